@@ -1,0 +1,4 @@
+#ifndef DAKIT_CBLAS_SHIM_H
+#define DAKIT_CBLAS_SHIM_H
+#include <cblas.h>
+#endif

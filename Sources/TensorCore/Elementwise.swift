@@ -1,0 +1,231 @@
+import Foundation
+
+// MARK: - Broadcasting
+
+extension Tensor {
+    /// The shape that `a` and `b` broadcast to (NumPy rules), or a precondition failure naming
+    /// the operation and both shapes.
+    public static func broadcastShape(_ a: [Int], _ b: [Int], operation: String = "broadcast") -> [Int] {
+        let rank = Swift.max(a.count, b.count)
+        var result = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            precondition(
+                da == db || da == 1 || db == 1,
+                "\(operation): shapes \(a) and \(b) cannot be broadcast together")
+            result[i] = da == 1 ? db : da
+        }
+        return result
+    }
+
+    /// Strides of `shape` viewed inside the broadcast shape `target` (0 on stretched axes).
+    @usableFromInline
+    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+        let own = Tensor.strides(of: shape)
+        let offset = target.count - shape.count
+        return (0..<target.count).map { i in
+            i < offset || shape[i - offset] == 1 ? 0 : own[i - offset]
+        }
+    }
+
+    /// Combines two tensors element-wise with broadcasting.
+    @inlinable
+    public static func zip(_ a: Tensor, _ b: Tensor, operation: String, _ f: (Float, Float) -> Float) -> Tensor {
+        if a.shape == b.shape {
+            var out = [Float](repeating: 0, count: a.count)
+            a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    out.withUnsafeMutableBufferPointer { po in
+                        for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
+                    }
+                }
+            }
+            return Tensor(shape: a.shape, scalars: out)
+        }
+        let shape = broadcastShape(a.shape, b.shape, operation: operation)
+        let count = shape.reduce(1, *)
+        var out = [Float](repeating: 0, count: count)
+        if b.count == 1 {
+            let s = b.scalars[0]
+            a.scalars.withUnsafeBufferPointer { pa in
+                out.withUnsafeMutableBufferPointer { po in
+                    for i in 0..<count { po[i] = f(pa[i], s) }
+                }
+            }
+            return Tensor(shape: shape, scalars: out)
+        }
+        if a.count == 1 {
+            let s = a.scalars[0]
+            b.scalars.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { po in
+                    for i in 0..<count { po[i] = f(s, pb[i]) }
+                }
+            }
+            return Tensor(shape: shape, scalars: out)
+        }
+        // Trailing-block fast path: b repeats along the leading axes of a (bias rows).
+        if a.count == count, isTrailingBlock(b.shape, of: shape) {
+            let block = b.count
+            a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    out.withUnsafeMutableBufferPointer { po in
+                        var base = 0
+                        while base < count {
+                            for j in 0..<block { po[base + j] = f(pa[base + j], pb[j]) }
+                            base += block
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: shape, scalars: out)
+        }
+        let sa = broadcastStrides(a.shape, to: shape)
+        let sb = broadcastStrides(b.shape, to: shape)
+        let rank = shape.count
+        var index = [Int](repeating: 0, count: rank)
+        a.scalars.withUnsafeBufferPointer { pa in
+            b.scalars.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { po in
+                    var ia = 0
+                    var ib = 0
+                    for i in 0..<count {
+                        po[i] = f(pa[ia], pb[ib])
+                        // Advance the multi-index like an odometer.
+                        var axis = rank - 1
+                        while axis >= 0 {
+                            index[axis] += 1
+                            ia += sa[axis]
+                            ib += sb[axis]
+                            if index[axis] < shape[axis] { break }
+                            ia -= sa[axis] * shape[axis]
+                            ib -= sb[axis] * shape[axis]
+                            index[axis] = 0
+                            axis -= 1
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
+    /// True when `small`, stripped of leading 1s, equals the trailing axes of `big`.
+    @usableFromInline
+    static func isTrailingBlock(_ small: [Int], of big: [Int]) -> Bool {
+        let trimmed = Array(small.drop(while: { $0 == 1 }))
+        guard trimmed.count <= big.count else { return false }
+        return Array(big.suffix(trimmed.count)) == trimmed
+    }
+
+    /// Applies `f` to every element.
+    @inlinable
+    public func map(_ f: (Float) -> Float) -> Tensor {
+        var out = [Float](repeating: 0, count: count)
+        scalars.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<o.count { o[i] = f(p[i]) }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
+    /// Sums a broadcast result back down to `target` — the one place where broadcasting is undone
+    /// (used by every backward rule of a broadcasting operation).
+    public func unbroadcast(to target: [Int]) -> Tensor {
+        if shape == target { return self }
+        if target.reduce(1, *) == count { return reshaped(target) }
+        precondition(
+            Tensor.broadcastShape(target, shape, operation: "unbroadcast") == shape,
+            "unbroadcast: shape \(target) does not broadcast to \(shape)")
+        var out = [Float](repeating: 0, count: target.reduce(1, *))
+        if target.reduce(1, *) == 1 {
+            var total: Float = 0
+            for v in scalars { total += v }
+            return Tensor(shape: target, scalars: [total])
+        }
+        if Tensor.isTrailingBlock(target, of: shape) {
+            let block = out.count
+            scalars.withUnsafeBufferPointer { p in
+                out.withUnsafeMutableBufferPointer { o in
+                    var base = 0
+                    while base < p.count {
+                        for j in 0..<block { o[j] += p[base + j] }
+                        base += block
+                    }
+                }
+            }
+            return Tensor(shape: target, scalars: out)
+        }
+        let st = Tensor.broadcastStrides(target, to: shape)
+        let rank = shape.count
+        var index = [Int](repeating: 0, count: rank)
+        var it = 0
+        for i in 0..<count {
+            out[it] += scalars[i]
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                it += st[axis]
+                if index[axis] < shape[axis] { break }
+                it -= st[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(shape: target, scalars: out)
+    }
+}
+
+// MARK: - Arithmetic and element-wise functions
+
+extension Tensor {
+    public static func + (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "add") { $0 + $1 } }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "subtract") { $0 - $1 } }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "multiply") { $0 * $1 } }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "divide") { $0 / $1 } }
+    public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
+    public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
+    public static func / (a: Tensor, s: Float) -> Tensor { a.map { $0 / s } }
+    public static func * (s: Float, a: Tensor) -> Tensor { a.map { s * $0 } }
+    public static func - (s: Float, a: Tensor) -> Tensor { a.map { s - $0 } }
+    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+
+    public static func += (a: inout Tensor, b: Tensor) {
+        if a.shape == b.shape {
+            a.scalars.withUnsafeMutableBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    for i in 0..<pa.count { pa[i] += pb[i] }
+                }
+            }
+        } else {
+            a = a + b
+        }
+    }
+
+    public func exp() -> Tensor { map { Foundation.exp($0) } }
+    public func log() -> Tensor { map { Foundation.log($0) } }
+    public func sqrt() -> Tensor { map { $0.squareRoot() } }
+    public func pow(_ exponent: Float) -> Tensor {
+        if exponent == 2 { return map { $0 * $0 } }
+        return map { Foundation.pow($0, exponent) }
+    }
+    public func abs() -> Tensor { map { Swift.abs($0) } }
+    public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    public func leakyRelu(slope: Float = 0.01) -> Tensor { map { $0 > 0 ? $0 : slope * $0 } }
+    public func sigmoid() -> Tensor {
+        map { $0 >= 0 ? 1 / (1 + Foundation.exp(-$0)) : Foundation.exp($0) / (1 + Foundation.exp($0)) }
+    }
+    public func tanh() -> Tensor { map { Foundation.tanh($0) } }
+    public func clamped(min lo: Float, max hi: Float) -> Tensor { map { Swift.min(Swift.max($0, lo), hi) } }
+
+    // Comparisons give 0/1 masks (broadcasting).
+    public func greater(_ other: Tensor) -> Tensor { Tensor.zip(self, other, operation: "greater") { $0 > $1 ? 1 : 0 } }
+    public func less(_ other: Tensor) -> Tensor { Tensor.zip(self, other, operation: "less") { $0 < $1 ? 1 : 0 } }
+    public func equal(_ other: Tensor) -> Tensor { Tensor.zip(self, other, operation: "equal") { $0 == $1 ? 1 : 0 } }
+    public func greater(_ s: Float) -> Tensor { map { $0 > s ? 1 : 0 } }
+    public func less(_ s: Float) -> Tensor { map { $0 < s ? 1 : 0 } }
+    public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor { zip(a, b, operation: "maximum") { Swift.max($0, $1) } }
+    public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { zip(a, b, operation: "minimum") { Swift.min($0, $1) } }
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class AdaptationPlaceholderTests: XCTestCase {
+    func testModuleLoads() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class NNPlaceholderTests: XCTestCase {
+    func testModuleLoads() {}
+}
