@@ -1,0 +1,135 @@
+import Foundation
+import TensorCore
+
+/// How the bandwidths of Gaussian kernels k(x, y) = exp(−‖x − y‖² / (2σ²)) are chosen.
+///
+/// The data-driven rules compute a base squared distance from the *pooled* sample Z = S ∪ T over
+/// all distinct pairs {i ≠ j} (the zero self-distances are excluded), on detached values (no
+/// gradient flows through the bandwidth), and give one kernel per multiplier with
+/// σ² = base × multiplier. When every pair is at distance 0 (all points identical) the base is
+/// taken as 1: every kernel value is then 1 whatever σ is, so the choice does not change the MMD.
+public enum BandwidthRule: Sendable, Equatable {
+    /// One Gaussian kernel with this σ.
+    case fixed(sigma: Float)
+    /// σ² = median pairwise squared distance × each multiplier (the DAN paper centres its
+    /// family 2^−8 … 2^8 on the median heuristic; Gretton et al. 2012).
+    case median(multipliers: [Float])
+    /// σ² = mean pairwise squared distance × each multiplier (the common DAN code: 5 kernels,
+    /// multipliers 2^k, k = −2…2).
+    case mean(multipliers: [Float])
+
+    /// The multipliers 2^k, k = −2…2, used by the common DAN implementations.
+    public static let danMultipliers: [Float] = [0.25, 0.5, 1, 2, 4]
+}
+
+/// The kernel of an MMD estimate.
+public enum MMDKernel: Sendable, Equatable {
+    /// k(x, y) = xᵀy. The biased MMD² is then ‖mean(S) − mean(T)‖² (DDC with a linear kernel).
+    case linear
+    /// The *sum* Σ_k exp(−‖x − y‖² / (2σ_k²)) over the bandwidths the rule gives (one for
+    /// `.fixed`). DAN (Long et al. 2015) uses a convex combination Σ β_k k_σk with Σ β_k = 1; the
+    /// sum equals K times the equal-weight combination, so a recipe weight of 1/K recovers it.
+    case gaussian(BandwidthRule)
+}
+
+/// Pairwise squared Euclidean distances and kernel matrices built from differentiable primitives.
+public enum Kernels {
+    /// D_ij = ‖a_i − b_j‖² = ‖a_i‖² + ‖b_j‖² − 2 a_iᵀ b_j for rows a_i of `a` (n×d) and b_j of
+    /// `b` (m×d), as an n×m Variable (one matmul; differentiable in both inputs). Rounding can
+    /// leave entries of order 1e−7·‖x‖² below zero; they are not clipped, so the gradient stays
+    /// that of the formula.
+    public static func pairwiseSquaredDistances(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(
+            a.value.rank == 2 && b.value.rank == 2 && a.shape[1] == b.shape[1],
+            "pairwiseSquaredDistances: expects n×d and m×d matrices, got shapes \(a.shape) and \(b.shape)")
+        let aNorms = (a * a).sum(axis: 1, keepDims: true)  // n×1
+        let bNorms = (b * b).sum(axis: 1, keepDims: true).reshaped([1, b.shape[0]])  // 1×m
+        return aNorms + bNorms - 2 * Variable.matmul(a, b, transposeB: true)
+    }
+
+    /// The n×m kernel matrix K_ij = k(a_i, b_j). `squaredBandwidths` are the σ² of the Gaussian
+    /// kernels (ignored for `.linear`); pass the pairwise squared distances when already computed.
+    static func matrix(
+        _ a: Variable, _ b: Variable, kernel: MMDKernel, squaredBandwidths: [Float], distances: Variable? = nil
+    ) -> Variable {
+        switch kernel {
+        case .linear:
+            return Variable.matmul(a, b, transposeB: true)
+        case .gaussian:
+            let d = distances ?? pairwiseSquaredDistances(a, b)
+            return gaussianSum(squaredDistances: d, squaredBandwidths: squaredBandwidths)
+        }
+    }
+
+    /// k(a_i, b_i) for matching rows of a and b (both n×d): a vector of n values.
+    static func rowwise(_ a: Variable, _ b: Variable, kernel: MMDKernel, squaredBandwidths: [Float]) -> Variable {
+        switch kernel {
+        case .linear:
+            return (a * b).sum(axis: 1)
+        case .gaussian:
+            let difference = a - b
+            let d = (difference * difference).sum(axis: 1)
+            return gaussianSum(squaredDistances: d, squaredBandwidths: squaredBandwidths)
+        }
+    }
+
+    /// Σ_k exp(−D / (2σ_k²)).
+    static func gaussianSum(squaredDistances d: Variable, squaredBandwidths: [Float]) -> Variable {
+        precondition(!squaredBandwidths.isEmpty, "Gaussian kernel: no bandwidth given")
+        var total: Variable?
+        for sigma2 in squaredBandwidths {
+            precondition(
+                sigma2.isFinite && sigma2 > 0, "Gaussian kernel: squared bandwidth σ² = \(sigma2) must be positive and finite")
+            let k = (d * (-1 / (2 * sigma2))).exp()
+            total = total.map { $0 + k } ?? k
+        }
+        return total!
+    }
+
+    /// The squared bandwidths σ_k² that `rule` gives for the pooled sample of `source` and
+    /// `target` (rows). Uses detached values.
+    public static func squaredBandwidths(source: Tensor, target: Tensor, rule: BandwidthRule) -> [Float] {
+        switch rule {
+        case .fixed(let sigma):
+            precondition(sigma.isFinite && sigma > 0, "BandwidthRule.fixed: σ = \(sigma) must be positive and finite")
+            return [sigma * sigma]
+        case .median(let multipliers), .mean(let multipliers):
+            precondition(!multipliers.isEmpty, "BandwidthRule: empty list of multipliers")
+            for m in multipliers {
+                precondition(m.isFinite && m > 0, "BandwidthRule: multiplier \(m) must be positive and finite")
+            }
+            let pairs = distinctPairSquaredDistances(source: source, target: target)
+            precondition(!pairs.isEmpty, "BandwidthRule: needs at least two samples in all, got \(source.shape[0] + target.shape[0])")
+            var base: Double
+            if case .median = rule {
+                base = median(pairs)
+            } else {
+                base = pairs.reduce(0, +) / Double(pairs.count)
+            }
+            if !(base > 0) || !base.isFinite { base = 1 }
+            return multipliers.map { Float(base) * $0 }
+        }
+    }
+
+    /// Squared distances of all distinct unordered pairs of the pooled sample S ∪ T (Double).
+    static func distinctPairSquaredDistances(source: Tensor, target: Tensor) -> [Double] {
+        let pooled = Tensor.concatenate([source, target], axis: 0)
+        let n = pooled.shape[0]
+        let d = pairwiseSquaredDistances(Variable(pooled), Variable(pooled)).value
+        var pairs: [Double] = []
+        pairs.reserveCapacity(n * (n - 1) / 2)
+        d.scalars.withUnsafeBufferPointer { p in
+            for i in 0..<n {
+                for j in (i + 1)..<n { pairs.append(Swift.max(0, Double(p[i * n + j]))) }
+            }
+        }
+        return pairs
+    }
+
+    /// Median with the two middle values averaged for an even count.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+}
