@@ -1,0 +1,32 @@
+import Foundation
+import XCTest
+
+/// A fresh temporary folder per test.
+func makeTemporaryFolder(_ name: String = #function) throws -> URL {
+    let clean = name.filter { $0.isLetter || $0.isNumber }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-hdf5-\(clean)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The committed fixture files (made by h5py; see Tests/Fixtures/make_fixtures.py).
+func fixture(_ name: String) -> URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").appendingPathComponent(name)
+}
+
+/// Runs `body`, expecting it to throw a one-line error whose description contains every fragment.
+func assertThrows<T>(
+    _ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> T
+) {
+    do {
+        _ = try body()
+        XCTFail("expected an error containing \(fragments)", file: file, line: line)
+    } catch {
+        let text = "\(error)"
+        for fragment in fragments {
+            XCTAssertTrue(text.contains(fragment), "error '\(text)' does not contain '\(fragment)'", file: file, line: line)
+        }
+        XCTAssertFalse(text.contains("\n"), "error should be one line: \(text)", file: file, line: line)
+    }
+}
