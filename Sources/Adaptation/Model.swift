@@ -1,0 +1,170 @@
+import Foundation
+import NN
+import TensorCore
+
+/// How to build a feature extractor.
+public enum ExtractorSpec: Sendable, Equatable, Codable {
+    /// Fully connected ReLU layers (`Architecture.mlp`); Ganin et al.'s moons network is `hidden: [15]`.
+    case mlp(hidden: [Int], batchNorm: Bool = false, dropout: Float = 0)
+    /// LeNet-5-like convolutional extractor (`Architecture.lenet`) for C×H×W images.
+    case lenet(channels1: Int = 6, channels2: Int = 16, featureSize: Int = 120)
+}
+
+/// Everything `AdaptationModel.build` needs besides the data shape.
+public struct ModelSpec: Sendable, Equatable, Codable {
+    public var extractor: ExtractorSpec
+    /// Width of an optional bottleneck (Dense + ReLU) between extractor and classifier (DAN, CDAN).
+    public var bottleneck: Int?
+    /// Width of an optional hidden layer in the classifier head.
+    public var classifierHidden: Int?
+
+    public init(extractor: ExtractorSpec, bottleneck: Int? = nil, classifierHidden: Int? = nil) {
+        self.extractor = extractor
+        self.bottleneck = bottleneck
+        self.classifierHidden = classifierHidden
+    }
+
+    /// Ganin et al. 2016 §5.1.1: one hidden layer of 15 ReLU units, linear classifier.
+    public static let ganinMoons = ModelSpec(extractor: .mlp(hidden: [15]))
+}
+
+/// A classification network split the way domain adaptation needs it:
+/// x → featureExtractor → (bottleneck) → features → classifier → logits.
+///
+/// Parameter paths: `features.…` (the extractor), `bottleneck.…`, `classifier.…`.
+public final class AdaptationModel {
+    public let featureExtractor: any Layer
+    public let bottleneck: (any Layer)?
+    public let classifier: any Layer
+    /// Width of the extractor's output.
+    public let extractorSize: Int
+    /// Width of the classifier's input (the bottleneck's output when there is one).
+    public let featureSize: Int
+    public let classCount: Int
+
+    public init(
+        featureExtractor: any Layer, extractorSize: Int, bottleneck: (any Layer)? = nil, bottleneckSize: Int? = nil,
+        classifier: any Layer, classCount: Int
+    ) {
+        precondition(extractorSize > 0 && classCount > 0, "AdaptationModel: extractor size \(extractorSize) and class count \(classCount) must be positive")
+        precondition(
+            (bottleneck == nil) == (bottleneckSize == nil),
+            "AdaptationModel: give a bottleneck and its size together (got layer \(bottleneck == nil ? "nil" : "set"), size \(bottleneckSize.map(String.init) ?? "nil"))")
+        self.featureExtractor = featureExtractor
+        self.bottleneck = bottleneck
+        self.classifier = classifier
+        self.extractorSize = extractorSize
+        self.featureSize = bottleneckSize ?? extractorSize
+        self.classCount = classCount
+    }
+
+    /// Builds the extractor, optional bottleneck and classifier from `spec`, drawing weights from `rng`.
+    public static func build(inputShape: [Int], classCount: Int, spec: ModelSpec, rng: inout SeededGenerator) -> AdaptationModel {
+        let extractor: Architecture.FeatureExtractor
+        switch spec.extractor {
+        case .mlp(let hidden, let batchNorm, let dropout):
+            extractor = Architecture.mlp(inputShape: inputShape, hidden: hidden, batchNorm: batchNorm, dropout: dropout, rng: &rng)
+        case .lenet(let c1, let c2, let size):
+            extractor = Architecture.lenet(inputShape: inputShape, channels: (c1, c2), featureSize: size, rng: &rng)
+        }
+        var bottleneck: Sequential?
+        if let width = spec.bottleneck {
+            precondition(width > 0, "AdaptationModel.build: bottleneck width \(width) must be positive")
+            bottleneck = Sequential(Dense(extractor.featureSize, width, rng: &rng), ReLU())
+        }
+        let featureSize = spec.bottleneck ?? extractor.featureSize
+        let classifier = Architecture.classifier(featureSize: featureSize, classCount: classCount, hidden: spec.classifierHidden, rng: &rng)
+        return AdaptationModel(
+            featureExtractor: extractor.network, extractorSize: extractor.featureSize, bottleneck: bottleneck,
+            bottleneckSize: spec.bottleneck, classifier: classifier, classCount: classCount)
+    }
+
+    // MARK: Parameters
+
+    private func gather(_ pick: (any Layer) -> [NamedParameter]) -> [NamedParameter] {
+        func prefix(_ items: [NamedParameter], _ p: String) -> [NamedParameter] {
+            items.map { NamedParameter(path: "\(p).\($0.path)", parameter: $0.parameter) }
+        }
+        return prefix(pick(featureExtractor), "features") + (bottleneck.map { prefix(pick($0), "bottleneck") } ?? [])
+            + prefix(pick(classifier), "classifier")
+    }
+
+    /// Trainable parameters with paths `features.…`, `bottleneck.…`, `classifier.…`.
+    public var parameters: [NamedParameter] { gather { $0.parameters } }
+    /// Non-trained state (BatchNorm running statistics), same path scheme.
+    public var buffers: [NamedParameter] { gather { $0.buffers } }
+    /// Everything a checkpoint stores.
+    public var state: [NamedParameter] { parameters + buffers }
+
+    /// Freezes every parameter whose path starts with one of `prefixes` (`features`, `features.0`).
+    /// Returns the paths frozen.
+    @discardableResult
+    public func freeze(prefixes: [String]) -> [String] {
+        var frozen: [String] = []
+        for p in parameters where prefixes.contains(where: { pathHasPrefix(p.path, $0) }) {
+            p.parameter.isFrozen = true
+            frozen.append(p.path)
+        }
+        return frozen
+    }
+
+    // MARK: Forward
+
+    /// Outputs at every layer for one batch.
+    public func forward(_ x: Variable, context: ForwardContext) -> DomainOutputs {
+        let extracted = featureExtractor(x, context: context)
+        let features = bottleneck.map { $0(extracted, context: context) } ?? extracted
+        return DomainOutputs(extractor: extracted, features: features, logits: classifier(features, context: context))
+    }
+
+    /// The classifier's input for `x`.
+    public func features(_ x: Variable, context: ForwardContext) -> Variable { forward(x, context: context).features }
+
+    /// Class logits for `x`.
+    public func logits(_ x: Variable, context: ForwardContext) -> Variable { forward(x, context: context).logits }
+
+    /// Applies `f` to inference-mode outputs batch by batch and concatenates the rows.
+    private func inBatches(_ x: Tensor, batchSize: Int, _ f: (DomainOutputs) -> Tensor) -> Tensor {
+        precondition(batchSize > 0, "AdaptationModel: batch size \(batchSize) must be positive")
+        let n = x.shape[0]
+        guard n > 0 else { return f(forward(Variable(x), context: .inference())) }
+        var parts: [Tensor] = []
+        var start = 0
+        let context = ForwardContext.inference()
+        while start < n {
+            let end = Swift.min(start + batchSize, n)
+            let rows = start == 0 && end == n ? x : x.slice(axis: 0, start..<end)
+            parts.append(f(forward(Variable(rows), context: context)))
+            start = end
+        }
+        return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, axis: 0)
+    }
+
+    /// Inference-mode logits (N×K).
+    public func logits(_ x: Tensor, batchSize: Int = 512) -> Tensor { inBatches(x, batchSize: batchSize) { $0.logits.value } }
+
+    /// Inference-mode representations at `layer` (for divergences and plots).
+    public func representation(_ x: Tensor, layer: FeatureLayer = .features, batchSize: Int = 512) -> Tensor {
+        inBatches(x, batchSize: batchSize) { $0[layer].value }
+    }
+
+    /// Softmax class probabilities (N×K), inference mode.
+    public func probabilities(_ x: Tensor, batchSize: Int = 512) -> Tensor { logits(x, batchSize: batchSize).softmax(axis: 1) }
+
+    /// Predicted classes, inference mode.
+    public func predict(_ x: Tensor, batchSize: Int = 512) -> [Int] { logits(x, batchSize: batchSize).argmax(axis: 1) }
+
+    /// One line per part, for logs.
+    public var summary: String {
+        var lines = ["features: \(featureExtractor.summary)"]
+        if let bottleneck { lines.append("bottleneck: \(bottleneck.summary)") }
+        lines.append("classifier: \(classifier.summary)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Whether `path` equals `prefix` or continues it at a `.` boundary (`features.0` matches
+/// `features` but `featuresX` does not).
+public func pathHasPrefix(_ path: String, _ prefix: String) -> Bool {
+    prefix.isEmpty || path == prefix || path.hasPrefix(prefix + ".")
+}

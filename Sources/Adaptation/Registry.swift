@@ -1,0 +1,111 @@
+import Foundation
+import NN
+import TensorCore
+
+/// One documented option of a strategy.
+public struct StrategyOptionSpec: Sendable {
+    public let name: String
+    /// The default as a recipe would write it; nil when the option is required.
+    public let defaultValue: OptionValue?
+    /// Free text: what it does and its allowed values.
+    public let summary: String
+
+    public init(_ name: String, default defaultValue: OptionValue?, _ summary: String) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.summary = summary
+    }
+}
+
+/// A registered strategy: a name that recipes use, its documentation and a factory.
+public struct StrategyEntry {
+    public typealias Factory = (StrategyOptions, StrategyContext) throws -> any AdaptationStrategy
+
+    public let name: String
+    public let summary: String
+    /// Citation (authors, venue, year).
+    public let paper: String
+    public let options: [StrategyOptionSpec]
+    /// The weight the term gets when the recipe does not give one.
+    public let defaultWeight: Float
+    /// The λ(p) schedule the term gets when the recipe does not give one.
+    public let defaultSchedule: WeightSchedule
+    public let factory: Factory
+
+    public init(
+        name: String, summary: String, paper: String, options: [StrategyOptionSpec] = [], defaultWeight: Float = 1,
+        defaultSchedule: WeightSchedule = .constant, factory: @escaping Factory
+    ) {
+        self.name = name
+        self.summary = summary
+        self.paper = paper
+        self.options = options
+        self.defaultWeight = defaultWeight
+        self.defaultSchedule = defaultSchedule
+        self.factory = factory
+    }
+}
+
+/// Strategies by name. A value, not a global: callers start from `builtIn` and register their own.
+///
+/// ```swift
+/// var registry = StrategyRegistry.builtIn
+/// registry.register(StrategyEntry(name: "myLoss", summary: "…", paper: "…") { options, context in
+///     try MyLoss(options: options, context: context)
+/// })
+/// ```
+public struct StrategyRegistry {
+    public private(set) var entries: [String: StrategyEntry] = [:]
+
+    public init() {}
+
+    /// Adds (or replaces) an entry.
+    public mutating func register(_ entry: StrategyEntry) {
+        precondition(!entry.name.isEmpty, "StrategyRegistry.register: empty strategy name")
+        entries[entry.name] = entry
+    }
+
+    /// Registered names, sorted.
+    public var names: [String] { entries.keys.sorted() }
+
+    /// The entry for `name`, or `StrategyError.unknownStrategy` with the closest name.
+    public func entry(named name: String) throws -> StrategyEntry {
+        guard let entry = entries[name] else {
+            throw StrategyError.unknownStrategy(name: name, suggestion: closestName(to: name, among: names))
+        }
+        return entry
+    }
+
+    /// Builds strategy `name` from recipe options, rejecting undocumented keys.
+    public func make(_ name: String, options: StrategyOptions, context: StrategyContext) throws -> any AdaptationStrategy {
+        let entry = try entry(named: name)
+        var owned = options
+        owned.owner = name
+        try owned.checkKnown(entry.options.map(\.name))
+        return try entry.factory(owned, context)
+    }
+
+    /// Builds a term with the entry's default weight and schedule unless given.
+    public func makeTerm(
+        _ name: String, options: StrategyOptions = StrategyOptions(), weight: Float? = nil, schedule: WeightSchedule? = nil,
+        context: StrategyContext, label: String? = nil
+    ) throws -> StrategyTerm {
+        let entry = try entry(named: name)
+        let strategy = try make(name, options: options, context: context)
+        return StrategyTerm(strategy, weight: weight ?? entry.defaultWeight, schedule: schedule ?? entry.defaultSchedule, label: label)
+    }
+
+    /// Every strategy DAKit ships.
+    public static var builtIn: StrategyRegistry {
+        var registry = StrategyRegistry()
+        for entry in builtInEntries { registry.register(entry) }
+        return registry
+    }
+}
+
+/// The entries of `StrategyRegistry.builtIn`, one per file under `Strategies/`.
+var builtInEntries: [StrategyEntry] {
+    [
+        SourceOnlyStrategy.entry, TargetOnlyStrategy.entry, FineTuneStrategy.entry,
+    ]
+}

@@ -1,0 +1,370 @@
+import Foundation
+import HDF5Kit
+import NN
+import TensorCore
+
+/// Draws batches of indices without replacement, reshuffling (seeded) each time the pool is used up;
+/// a batch that crosses the end of a pass continues into the next one, so batches are always full.
+struct IndexStream {
+    private let pool: [Int]
+    private var order: [Int] = []
+    private var position = 0
+    private var rng: SeededGenerator
+
+    init(pool: [Int], rng: SeededGenerator) {
+        precondition(!pool.isEmpty, "IndexStream: empty pool")
+        self.pool = pool
+        self.rng = rng
+    }
+
+    mutating func next(_ size: Int) -> [Int] {
+        var batch: [Int] = []
+        let wanted = Swift.min(size, pool.count)
+        while batch.count < wanted {
+            if position == order.count {
+                order = rng.permutation(pool.count).map { pool[$0] }
+                position = 0
+            }
+            batch.append(order[position])
+            position += 1
+        }
+        return batch
+    }
+}
+
+/// One training loop for every strategy.
+///
+/// Per step: a source batch (x, y) and a target batch x (labels masked unless granted) go through
+/// the model in one forward pass (concatenated, so BatchNorm sees both domains); each strategy may
+/// first take its inner step (on detached features); then the joint objective
+///
+///     L = CE(source logits, source labels) + Σ_i weight_i · λ_i(p) · strategy_i.loss(batch)
+///
+/// is minimised over the model and the strategies' joint parameters, with p = step / total steps.
+/// For a strategy with `lambdaPlacement == .insideLoss` (DANN) the term is weight_i · loss and the
+/// strategy puts λ_i(p) inside its graph. The source term is dropped when a strategy does not use
+/// source labels (target-only oracle, fine-tuning on target labels).
+///
+/// Every loss term and the gradient norm are checked before the update: a NaN/Inf stops training
+/// with `TrainingError.nonFinite(step:strategy:term:)`, leaving the model at its last good step.
+public final class Trainer {
+    public let model: AdaptationModel
+    public let dataset: DomainDataset
+    public let configuration: TrainerConfiguration
+    public private(set) var terms: [StrategyTerm]
+
+    public init(model: AdaptationModel, dataset: DomainDataset, configuration: TrainerConfiguration, strategies: [StrategyTerm]) {
+        self.model = model
+        self.dataset = dataset
+        self.configuration = configuration
+        // Unique labels: a second `mmd` becomes `mmd#2`.
+        var seen: [String: Int] = [:]
+        terms = strategies.map { term in
+            var term = term
+            let n = (seen[term.label] ?? 0) + 1
+            seen[term.label] = n
+            if n > 1 { term.label += "#\(n)" }
+            return term
+        }
+    }
+
+    /// Model state plus every strategy's parameters (`strategies.<label>.…`): what a checkpoint stores.
+    public var state: [NamedParameter] {
+        model.state + terms.flatMap { term in
+            term.strategy.parameters.map { NamedParameter(path: "strategies.\(term.label).\($0.path)", parameter: $0.parameter) }
+        }
+    }
+
+    // MARK: - Setup
+
+    private func validate() throws {
+        let c = configuration
+        guard c.epochs > 0 else { throw TrainingError.invalidConfiguration("epochs must be positive, got \(c.epochs)") }
+        guard c.batchSize > 0 else { throw TrainingError.invalidConfiguration("batchSize must be positive, got \(c.batchSize)") }
+        guard c.evaluationInterval > 0 else {
+            throw TrainingError.invalidConfiguration("evaluationInterval must be positive, got \(c.evaluationInterval)")
+        }
+        guard c.optimizer.learningRate.isFinite, c.optimizer.learningRate >= 0 else {
+            throw TrainingError.invalidConfiguration("learning rate \(c.optimizer.learningRate) must be finite and ≥ 0")
+        }
+        guard dataset.source.count > 0 else { throw TrainingError.invalidConfiguration("the source domain has no samples") }
+        guard dataset.target.count > 0 else { throw TrainingError.invalidConfiguration("the target domain has no samples") }
+        let labels = dataset.source.y ?? []
+        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= model.classCount }) {
+            throw TrainingError.invalidConfiguration(
+                "source label \(labels[bad]) at index \(bad) is outside 0..<\(model.classCount) (the model's class count)")
+        }
+        for prefix in c.frozenPrefixes where !model.parameters.contains(where: { pathHasPrefix($0.path, prefix) }) {
+            throw TrainingError.invalidConfiguration(
+                "frozen prefix '\(prefix)' matches no parameter (paths start with features, bottleneck, classifier)")
+        }
+    }
+
+    /// Target rows whose labels training may use.
+    private func grantedTargetIndices(rng: SeededGenerator) throws -> [Int] {
+        let needs = terms.map { ($0.label, $0.strategy.targetLabelNeed) }
+        var grant = configuration.targetLabels
+        if let oracle = needs.first(where: { $0.1 == .all }) {
+            guard dataset.target.y != nil else {
+                throw StrategyError.missingTargetLabels(
+                    strategy: oracle.0, message: "trains on labelled target data, but the dataset's target domain has no labels")
+            }
+            grant = .all
+        }
+        guard grant != .none else {
+            if let needy = needs.first(where: { $0.1 == .granted }) {
+                throw StrategyError.missingTargetLabels(
+                    strategy: needy.0,
+                    message: "trains on granted target labels, but the recipe grants none (set targetLabels to all, perClass or fraction)")
+            }
+            return []
+        }
+        guard let labels = dataset.target.y else {
+            throw StrategyError.missingTargetLabels(
+                strategy: "trainer", message: "the recipe grants target labels (\(grant)) but the dataset's target domain has none")
+        }
+        var rng = rng
+        switch grant {
+        case .none: return []
+        case .all: return Array(0..<labels.count)
+        case .perClass(let k):
+            guard k > 0 else { throw TrainingError.invalidConfiguration("targetLabels perClass must be positive, got \(k)") }
+            return stratified(labels: labels, rng: &rng) { _ in k }
+        case .fraction(let f):
+            guard f > 0 && f <= 1 else { throw TrainingError.invalidConfiguration("targetLabels fraction must be in (0, 1], got \(f)") }
+            return stratified(labels: labels, rng: &rng) { count in Swift.max(1, Int((Double(count) * f).rounded())) }
+        }
+    }
+
+    /// Up to `take(classSize)` rows of each class, drawn without replacement; sorted.
+    private func stratified(labels: [Int], rng: inout SeededGenerator, take: (Int) -> Int) -> [Int] {
+        var chosen: [Int] = []
+        for c in Set(labels).sorted() {
+            let rows = labels.indices.filter { labels[$0] == c }
+            let order = rng.permutation(rows.count)
+            chosen += order.prefix(Swift.min(take(rows.count), rows.count)).map { rows[$0] }
+        }
+        return chosen.sorted()
+    }
+
+    /// The learning-rate multiplier of `path`: the longest matching prefix in `multipliers`, else 1.
+    static func multiplier(for path: String, in multipliers: [String: Float]) -> Float {
+        var best: (length: Int, value: Float) = (-1, 1)
+        for (prefix, value) in multipliers where pathHasPrefix(path, prefix) && prefix.count > best.length {
+            best = (prefix.count, value)
+        }
+        return best.value
+    }
+
+    /// Parameters of the joint step grouped by learning-rate multiplier.
+    private func jointGroups() -> [ParameterGroup] {
+        var multipliers: [String: Float] = [:]
+        for term in terms { multipliers.merge(term.strategy.learningRateMultipliers) { _, new in new } }
+        multipliers.merge(configuration.learningRateMultipliers) { _, recipe in recipe }
+        var named = model.parameters
+        for term in terms {
+            named += term.strategy.jointParameters.map {
+                NamedParameter(path: "strategies.\(term.label).\($0.path)", parameter: $0.parameter)
+            }
+        }
+        var groups: [Float: [Parameter]] = [:]
+        for p in named { groups[Trainer.multiplier(for: p.path, in: multipliers), default: []].append(p.parameter) }
+        return groups.keys.sorted().map { ParameterGroup(name: "lr×\($0)", parameters: groups[$0]!, learningRateMultiplier: $0) }
+    }
+
+    // MARK: - Evaluation
+
+    private func report(_ split: DomainSplit) -> ClassificationReport? {
+        guard let labels = split.y, !labels.isEmpty else { return nil }
+        let predictions = model.predict(split.x, batchSize: configuration.evaluationBatchSize)
+        return ClassificationReport(predictions: predictions, labels: labels, classCount: model.classCount)
+    }
+
+    private var sourceEvaluation: (name: String, split: DomainSplit) {
+        dataset.sourceValidation.map { ("sourceValidation", $0) } ?? ("source", dataset.source)
+    }
+
+    private var targetEvaluation: (name: String, split: DomainSplit)? {
+        if let test = dataset.targetTest, test.y != nil { return ("targetTest", test) }
+        if dataset.target.y != nil { return ("target", dataset.target) }
+        return nil
+    }
+
+    // MARK: - Checkpoint
+
+    private func saveCheckpoint(step: Int, reason: String) throws {
+        guard let url = configuration.checkpointPath else { return }
+        try Checkpoint.save(state, to: url, metadata: ["step": String(step), "reason": reason, "dakit": DAKitVersion.string])
+    }
+
+    // MARK: - Run
+
+    /// Trains; `shouldStop` is polled after every step (Ctrl-C); `observer` receives progress events.
+    public func run(shouldStop: () -> Bool = { false }, observer: (TrainingEvent) -> Void = { _ in }) throws -> TrainingResult {
+        try validate()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let root = SeededGenerator(seed: configuration.seed)
+        let granted = try grantedTargetIndices(rng: root.fork("target-label-grant"))
+        let setup = TrainingSetup(model: model, dataset: dataset, grantedTargetIndices: granted)
+        for term in terms { try term.strategy.prepare(setup) }
+        model.freeze(prefixes: configuration.frozenPrefixes)
+
+        let usesSource = terms.allSatisfy { $0.strategy.usesSourceLabels }
+        let groups = jointGroups()
+        let optimizer = configuration.optimizer.make()
+        var innerOptimizers: [String: any Optimizer] = [:]
+        let sourceLabels = dataset.source.y!
+        var sourceStream = IndexStream(pool: Array(0..<dataset.source.count), rng: root.fork("source-batches"))
+        var targetStream = IndexStream(pool: Array(0..<dataset.target.count), rng: root.fork("target-batches"))
+        var labelledStream = granted.isEmpty ? nil : IndexStream(pool: granted, rng: root.fork("labelled-target-batches"))
+        let context = ForwardContext(mode: .training, rng: root.fork("dropout"))
+
+        let b = configuration.batchSize
+        let stepsPerEpoch = (Swift.max(dataset.source.count, dataset.target.count) + b - 1) / b
+        let totalSteps = stepsPerEpoch * configuration.epochs
+        observer(.started(totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch))
+
+        var history: [EpochMetrics] = []
+        var step = 0
+        var cancelled = false
+        let base = configuration.optimizer.learningRate
+        epochs: for epoch in 0..<configuration.epochs {
+            let epochStart = clock.now
+            var losses: [String: Double] = [:]
+            var diagnostics: [String: Double] = [:]
+            var boundaryDiagnostics: [String: Double] = [:]
+            let epochProgress = Float(step) / Float(totalSteps)
+            for term in terms {
+                let reported = try term.strategy.epochBoundary(
+                    EpochBoundary(
+                        epoch: epoch, epochs: configuration.epochs, progress: epochProgress, model: model, targetPool: dataset.target))
+                if !reported.isEmpty {
+                    observer(.boundary(epoch: epoch + 1, strategy: term.label, diagnostics: reported))
+                    for (k, v) in reported { boundaryDiagnostics["\(term.label).\(k)"] = v }
+                }
+            }
+            var learningRate = base
+            var stepsThisEpoch = 0
+            for _ in 0..<stepsPerEpoch {
+                let p = Float(step) / Float(totalSteps)
+                learningRate = configuration.learningRateSchedule.learningRate(base: base, progress: p)
+                optimizer.learningRate = learningRate
+
+                // One forward pass over source, target and granted labelled target rows.
+                let sourceRows = sourceStream.next(b)
+                let targetRows = targetStream.next(b)
+                let labelledRows = labelledStream?.next(b) ?? []
+                var parts = [dataset.source.x.gathering(rows: sourceRows), dataset.target.x.gathering(rows: targetRows)]
+                if !labelledRows.isEmpty { parts.append(dataset.target.x.gathering(rows: labelledRows)) }
+                let outputs = model.forward(Variable(Tensor.concatenate(parts, axis: 0)), context: context)
+                func rows(_ range: Range<Int>) -> DomainOutputs {
+                    DomainOutputs(
+                        extractor: outputs.extractor.slice(axis: 0, range), features: outputs.features.slice(axis: 0, range),
+                        logits: outputs.logits.slice(axis: 0, range))
+                }
+                let ns = sourceRows.count, nt = targetRows.count
+                let labelled = labelledRows.isEmpty
+                    ? nil
+                    : LabelledTargetBatch(
+                        outputs: rows((ns + nt)..<(ns + nt + labelledRows.count)),
+                        labels: labelledRows.map { dataset.target.y![$0] }, indices: labelledRows)
+                var batch = StrategyBatch(
+                    source: rows(0..<ns), target: rows(ns..<(ns + nt)), sourceLabels: sourceRows.map { sourceLabels[$0] },
+                    targetIndices: targetRows, labelledTarget: labelled, progress: p, step: step)
+
+                // Inner steps (e.g. the domain-confusion discriminator), before the joint step.
+                for term in terms {
+                    batch.lambda = term.schedule.value(progress: p)
+                    guard let inner = term.strategy.innerStep(batch, context: context) else { continue }
+                    let (value, grads) = valueWithGradients { inner.loss }
+                    guard value.scalar.isFinite, grads.norm.isFinite else {
+                        try? saveCheckpoint(step: step, reason: "non-finite inner step")
+                        throw TrainingError.nonFinite(step: step, strategy: term.label, term: value.scalar.isFinite ? "innerGradient" : "innerLoss")
+                    }
+                    let innerOptimizer = innerOptimizers[term.label] ?? configuration.optimizer.make()
+                    innerOptimizers[term.label] = innerOptimizer
+                    let multiplier = Trainer.multiplier(
+                        for: "strategies.\(term.label)", in: configuration.learningRateMultipliers.merging(term.strategy.learningRateMultipliers) { recipe, _ in recipe })
+                    innerOptimizer.learningRate = learningRate * multiplier
+                    innerOptimizer.step(inner.parameters.map(\.parameter), gradients: grads)
+                    losses["\(term.label).inner", default: 0] += Double(value.scalar)
+                    for (k, v) in inner.diagnostics { diagnostics["\(term.label).\(k)", default: 0] += v }
+                }
+
+                // The joint objective.
+                var total: Variable? = nil
+                if usesSource {
+                    let ce = Loss.crossEntropy(logits: batch.sourceLogits, labels: batch.sourceLabels)
+                    guard ce.value.scalar.isFinite else {
+                        try? saveCheckpoint(step: step, reason: "non-finite loss")
+                        throw TrainingError.nonFinite(step: step, strategy: "source", term: "crossEntropy")
+                    }
+                    losses["source.crossEntropy", default: 0] += Double(ce.value.scalar)
+                    total = ce
+                }
+                for term in terms {
+                    let lambda = term.schedule.value(progress: p)
+                    batch.lambda = lambda
+                    let result = term.strategy.loss(batch, context: context)
+                    let value = result.value.value.scalar
+                    guard value.isFinite else {
+                        let culprit = result.terms.keys.sorted().first { !result.terms[$0]!.isFinite } ?? "loss"
+                        try? saveCheckpoint(step: step, reason: "non-finite loss")
+                        throw TrainingError.nonFinite(step: step, strategy: term.label, term: culprit)
+                    }
+                    losses[term.label, default: 0] += Double(value)
+                    for (k, v) in result.terms { losses["\(term.label).\(k)", default: 0] += Double(v) }
+                    for (k, v) in result.diagnostics { diagnostics["\(term.label).\(k)", default: 0] += v }
+                    let factor = term.weight * (term.strategy.lambdaPlacement == .lossMultiplier ? lambda : 1)
+                    guard factor != 0, result.value.requiresGradient else { continue }
+                    let weighted = result.value * factor
+                    total = total.map { $0 + weighted } ?? weighted
+                }
+                if let total {
+                    losses["total", default: 0] += Double(total.value.scalar)
+                    var (_, grads) = valueWithGradients { total }
+                    let norm = grads.norm
+                    guard norm.isFinite else {
+                        try? saveCheckpoint(step: step, reason: "non-finite gradient")
+                        throw TrainingError.nonFinite(step: step, strategy: "total", term: "gradient")
+                    }
+                    if let limit = configuration.maxGradientNorm, norm > limit { grads.scale(by: limit / norm) }
+                    optimizer.step(groups, gradients: grads)
+                }
+                step += 1
+                stepsThisEpoch += 1
+                if shouldStop() {
+                    cancelled = true
+                    observer(.cancelled(step: step))
+                }
+                if cancelled { break }
+            }
+
+            let n = Double(Swift.max(stepsThisEpoch, 1))
+            var metrics = EpochMetrics(
+                epoch: epoch + 1, progress: Double(step) / Double(totalSteps), learningRate: Double(learningRate),
+                losses: losses.mapValues { $0 / n }, diagnostics: diagnostics.mapValues { $0 / n }.merging(boundaryDiagnostics) { a, _ in a },
+                sourceAccuracy: nil, targetAccuracy: nil, seconds: 0)
+            if (epoch + 1) % configuration.evaluationInterval == 0 || epoch + 1 == configuration.epochs || cancelled {
+                metrics.sourceAccuracy = report(sourceEvaluation.split)?.accuracy
+                metrics.targetAccuracy = targetEvaluation.flatMap { report($0.split) }?.accuracy
+                try saveCheckpoint(step: step, reason: "epoch \(epoch + 1)")
+            }
+            metrics.seconds = seconds(epochStart.duration(to: clock.now))
+            history.append(metrics)
+            observer(.epochFinished(metrics))
+            if cancelled { break epochs }
+        }
+
+        return TrainingResult(
+            epochs: history, steps: step, finalSource: report(sourceEvaluation.split)!,
+            finalTarget: targetEvaluation.flatMap { report($0.split) }, sourceEvaluationSplit: sourceEvaluation.name,
+            targetEvaluationSplit: targetEvaluation?.name, grantedTargetLabels: granted.count, cancelled: cancelled,
+            wallSeconds: seconds(started.duration(to: clock.now)))
+    }
+
+    private func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

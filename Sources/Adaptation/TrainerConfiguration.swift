@@ -1,0 +1,181 @@
+import Foundation
+import NN
+import TensorCore
+
+/// Which optimizer the trainer uses, with its settings.
+public struct OptimizerConfiguration: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// SGD with (optional Nesterov) momentum and L2 weight decay.
+        case sgd
+        /// Adam with L2 weight decay.
+        case adam
+        /// Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+        case adamw
+    }
+
+    public var kind: Kind
+    /// Base learning rate μ0; the schedule scales it by progress.
+    public var learningRate: Float
+    public var momentum: Float
+    public var nesterov: Bool
+    public var weightDecay: Float
+    public var beta1: Float
+    public var beta2: Float
+
+    public init(
+        kind: Kind = .sgd, learningRate: Float = 0.01, momentum: Float = 0.9, nesterov: Bool = false, weightDecay: Float = 0,
+        beta1: Float = 0.9, beta2: Float = 0.999
+    ) {
+        self.kind = kind
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+    }
+
+    /// Ganin et al. 2016: SGD, μ0 = 0.01, momentum 0.9 (use with `LearningRateSchedule.dann`).
+    public static let dann = OptimizerConfiguration(kind: .sgd, learningRate: 0.01, momentum: 0.9)
+
+    /// A fresh optimizer (no state) with these settings.
+    public func make() -> any Optimizer {
+        switch kind {
+        case .sgd: return SGD(learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+        case .adam: return Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, weightDecay: weightDecay)
+        case .adamw:
+            return Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, weightDecay: weightDecay, decoupledWeightDecay: true)
+        }
+    }
+}
+
+/// Which target labels the recipe lets training use. The rest stay masked (evaluation only).
+public enum TargetLabelGrant: Sendable, Equatable, Codable {
+    /// Unsupervised adaptation: no target label reaches training.
+    case none
+    /// Every target label (the target-only oracle).
+    case all
+    /// `k` labelled target samples per class, drawn with the run's seed (few-shot).
+    case perClass(Int)
+    /// A fraction of the target pool, drawn with the run's seed (stratified by class).
+    case fraction(Double)
+}
+
+/// Everything about a training run except the model, data and strategies.
+public struct TrainerConfiguration {
+    public var epochs: Int
+    /// Samples per domain per step: each step draws `batchSize` source and `batchSize` target
+    /// samples (half source, half target, as in Ganin et al.).
+    public var batchSize: Int
+    public var optimizer: OptimizerConfiguration
+    /// Learning rate as a function of progress p (`.dann` = μ0/(1 + 10p)^0.75).
+    public var learningRateSchedule: LearningRateSchedule
+    /// Learning-rate multipliers by parameter-path prefix: `["classifier": 10]`. The longest
+    /// matching prefix wins. Strategy parameters have paths `strategies.<label>.…`.
+    public var learningRateMultipliers: [String: Float]
+    /// Parameter-path prefixes to freeze (`features` = feature extraction).
+    public var frozenPrefixes: [String]
+    /// Seeds batch order, dropout, target-label grants and pseudo-label draws.
+    public var seed: UInt64
+    /// Evaluate every this many epochs (and always after the last).
+    public var evaluationInterval: Int
+    /// Where to write the last good checkpoint (end of every evaluated epoch, and on a
+    /// non-finite stop). Nil: keep it in memory only (the model is never stepped with a
+    /// non-finite loss or gradient, so it holds the last good state when training stops).
+    public var checkpointPath: URL?
+    /// Target labels granted to training (beyond what a strategy such as `targetOnly` asks for).
+    public var targetLabels: TargetLabelGrant
+    /// Clip the global gradient norm of the joint step to this value (nil: no clipping).
+    public var maxGradientNorm: Float?
+    /// Batch size for evaluation passes.
+    public var evaluationBatchSize: Int
+
+    public init(
+        epochs: Int = 100, batchSize: Int = 32, optimizer: OptimizerConfiguration = OptimizerConfiguration(),
+        learningRateSchedule: LearningRateSchedule = .constant, learningRateMultipliers: [String: Float] = [:],
+        frozenPrefixes: [String] = [], seed: UInt64 = 0, evaluationInterval: Int = 1, checkpointPath: URL? = nil,
+        targetLabels: TargetLabelGrant = .none, maxGradientNorm: Float? = nil, evaluationBatchSize: Int = 512
+    ) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.optimizer = optimizer
+        self.learningRateSchedule = learningRateSchedule
+        self.learningRateMultipliers = learningRateMultipliers
+        self.frozenPrefixes = frozenPrefixes
+        self.seed = seed
+        self.evaluationInterval = evaluationInterval
+        self.checkpointPath = checkpointPath
+        self.targetLabels = targetLabels
+        self.maxGradientNorm = maxGradientNorm
+        self.evaluationBatchSize = evaluationBatchSize
+    }
+}
+
+/// Why training stopped with an error.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// A loss term (or the gradient) was NaN or infinite at `step`; the model keeps the parameters
+    /// of the last good step (it is never updated from a non-finite value).
+    case nonFinite(step: Int, strategy: String, term: String)
+    /// The configuration, data or strategy list cannot train.
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let step, let strategy, let term):
+            return "training stopped at step \(step): term '\(term)' of '\(strategy)' is not finite (NaN or Inf); "
+                + "the model keeps the parameters of the last good step"
+        case .invalidConfiguration(let message):
+            return "training configuration: \(message)"
+        }
+    }
+}
+
+/// Metrics of one epoch.
+public struct EpochMetrics: Sendable, Codable, Equatable {
+    /// 1-based.
+    public var epoch: Int
+    /// Progress p at the end of the epoch.
+    public var progress: Double
+    /// Learning rate of the epoch's last step.
+    public var learningRate: Double
+    /// Mean over the epoch's steps of every loss term: `total`, `source.crossEntropy`, `<label>`
+    /// (the strategy's loss before weight and λ), `<label>.<component>`.
+    public var losses: [String: Double]
+    /// Mean over steps of each strategy's diagnostics (`dann.domainAccuracy`), plus what the
+    /// strategies reported at the epoch's start (`selfTraining.kept`).
+    public var diagnostics: [String: Double]
+    /// Accuracy on held-out source (`sourceValidation`, else the training source), when evaluated.
+    public var sourceAccuracy: Double?
+    /// Accuracy on `targetTest` (else `target`) where labels exist, when evaluated; evaluation only.
+    public var targetAccuracy: Double?
+    public var seconds: Double
+}
+
+/// What a training run produced.
+public struct TrainingResult: Sendable, Codable, Equatable {
+    public var epochs: [EpochMetrics]
+    /// Steps taken.
+    public var steps: Int
+    /// On held-out source (`sourceEvaluationSplit` names which).
+    public var finalSource: ClassificationReport
+    /// On `targetTest`, else `target`; nil when the target has no labels.
+    public var finalTarget: ClassificationReport?
+    /// `sourceValidation` or `source`.
+    public var sourceEvaluationSplit: String
+    /// `targetTest`, `target`, or nil.
+    public var targetEvaluationSplit: String?
+    /// Number of target labels granted to training.
+    public var grantedTargetLabels: Int
+    /// True when the cancellation check stopped training early.
+    public var cancelled: Bool
+    public var wallSeconds: Double
+}
+
+/// Progress reports for a CLI or a log.
+public enum TrainingEvent {
+    case started(totalSteps: Int, stepsPerEpoch: Int)
+    /// A strategy reported something at an epoch boundary (self-training relabelled the pool).
+    case boundary(epoch: Int, strategy: String, diagnostics: [String: Double])
+    case epochFinished(EpochMetrics)
+    case cancelled(step: Int)
+}
