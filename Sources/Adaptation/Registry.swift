@@ -106,6 +106,8 @@ public struct StrategyRegistry {
 /// The entries of `StrategyRegistry.builtIn`, one per file under `Strategies/`.
 var builtInEntries: [StrategyEntry] {
     [
-        SourceOnlyStrategy.entry, TargetOnlyStrategy.entry, FineTuneStrategy.entry,
+        SourceOnlyStrategy.entry, TargetOnlyStrategy.entry, FineTuneStrategy.entry, DANNStrategy.entry,
+        DomainConfusionStrategy.entry, MMDStrategy.mmdEntry, MMDStrategy.ddcEntry, MMDStrategy.danEntry,
+        SelfTrainingStrategy.entry, CORALStrategy.entry, EntropyMinimizationStrategy.entry,
     ]
 }

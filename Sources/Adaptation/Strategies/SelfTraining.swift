@@ -1,0 +1,177 @@
+import Foundation
+import NN
+import TensorCore
+
+/// Confidence-thresholded pseudo-labels: rows whose largest softmax probability is ≥ `threshold`,
+/// labelled with their arg-max. Returns `[row: label]`.
+public func thresholdPseudoLabels(probabilities: Tensor, threshold: Float) -> [Int: Int] {
+    precondition(probabilities.rank == 2, "thresholdPseudoLabels: expects N×K probabilities, got \(probabilities.shape)")
+    let k = probabilities.shape[1]
+    var kept: [Int: Int] = [:]
+    for i in 0..<probabilities.shape[0] {
+        let row = probabilities.scalars[(i * k)..<((i + 1) * k)]
+        let best = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
+        if row[best] >= threshold { kept[i] = best - i * k }
+    }
+    return kept
+}
+
+/// Class-balanced pseudo-labels (Zou et al., ECCV 2018, CBST): for every predicted class c, the
+/// ⌈fraction · n_c⌉ most confident of the n_c rows predicted as c (ties: lower row first), so that
+/// no class swallows the pool. Returns `[row: label]`.
+public func classBalancedPseudoLabels(probabilities: Tensor, fraction: Float) -> [Int: Int] {
+    precondition(probabilities.rank == 2, "classBalancedPseudoLabels: expects N×K probabilities, got \(probabilities.shape)")
+    precondition(fraction >= 0 && fraction <= 1, "classBalancedPseudoLabels: fraction \(fraction) outside [0, 1]")
+    let k = probabilities.shape[1]
+    let predictions = probabilities.argmax(axis: 1)
+    var kept: [Int: Int] = [:]
+    for c in 0..<k {
+        let rows = predictions.indices.filter { predictions[$0] == c }
+        let ranked = rows.sorted {
+            let (a, b) = (probabilities.scalars[$0 * k + c], probabilities.scalars[$1 * k + c])
+            return a > b || (a == b && $0 < $1)
+        }
+        let count = Int((Float(rows.count) * fraction).rounded(.up))
+        for row in ranked.prefix(count) { kept[row] = c }
+    }
+    return kept
+}
+
+/// The pseudo-label loss on a target batch: (1/n_t) Σ_{i kept} −log softmax(z_i)_{ŷ_i}, the sum over
+/// the kept rows divided by the batch size (rows without a pseudo-label count as 0, as in FixMatch's
+/// masked mean), so the term grows with the share of the batch that is pseudo-labelled.
+public func pseudoLabelLoss(targetLogits: Variable, pseudoLabels: [Int?]) -> Variable {
+    precondition(targetLogits.shape[0] == pseudoLabels.count, "pseudoLabelLoss: \(targetLogits.shape[0]) rows for \(pseudoLabels.count) labels")
+    let kept = pseudoLabels.indices.filter { pseudoLabels[$0] != nil }
+    guard !kept.isEmpty else { return Variable(Tensor(0)) }
+    let ce = Loss.crossEntropy(logits: targetLogits.gathering(rows: kept), labels: kept.map { pseudoLabels[$0]! })
+    return ce * (Float(kept.count) / Float(pseudoLabels.count))
+}
+
+/// Iterative self-training with pseudo-labels (Lee, ICML-W 2013, "Pseudo-Label"; class-balanced
+/// selection and the growing-fraction curriculum of Zou et al., ECCV 2018, "Unsupervised Domain
+/// Adaptation for Semantic Segmentation via Class-Balanced Self-Training").
+///
+/// Schedule: the first `warmup` share of training (default 0.3) uses no pseudo-labels (source
+/// training only); the rest is split into `rounds` equal rounds (default 5). At the first epoch
+/// boundary of each round the whole target pool is predicted (inference mode) and relabelled:
+/// - `selection: threshold` (default): keep rows with max softmax ≥ `threshold` (0.9);
+/// - `selection: classBalanced`: keep the top fraction per predicted class, the fraction growing
+///   per round r = 0, 1, …: min(`maxFraction`, `initialFraction` + r · `fractionStep`)
+///   (defaults 0.2, 0.2, 0.8).
+/// Equation as implemented, between boundaries: term = weight · λ · (1/n_t) Σ_{i kept} CE(z_i, ŷ_i)
+/// (`pseudoLabelLoss`) on each target batch. Weight 1, λ constant by default.
+/// Diagnostics at each relabelling: `round`, `kept`, `keptFraction` and, only where the target pool
+/// has labels (used for this diagnostic only, never for training), `keptAccuracy`.
+/// Composes with any other strategy: list it next to `mmd` or `dann` in a recipe.
+public final class SelfTrainingStrategy: AdaptationStrategy {
+    public enum Selection: String, CaseIterable { case threshold, classBalanced }
+
+    public let name = "selfTraining"
+    public let rounds: Int
+    public let warmup: Float
+    public let selection: Selection
+    public let threshold: Float
+    public let initialFraction: Float
+    public let fractionStep: Float
+    public let maxFraction: Float
+    /// Pseudo-label of each target-pool row (nil: not kept). Replaced at each round's start.
+    public private(set) var pseudoLabels: [Int?] = []
+    /// The round whose labels are in use (−1 before the first).
+    public private(set) var round = -1
+
+    public init(
+        rounds: Int = 5, warmup: Float = 0.3, selection: Selection = .threshold, threshold: Float = 0.9, initialFraction: Float = 0.2,
+        fractionStep: Float = 0.2, maxFraction: Float = 0.8
+    ) {
+        precondition(rounds > 0, "selfTraining: rounds \(rounds) must be positive")
+        precondition(warmup >= 0 && warmup < 1, "selfTraining: warmup \(warmup) outside [0, 1)")
+        self.rounds = rounds
+        self.warmup = warmup
+        self.selection = selection
+        self.threshold = threshold
+        self.initialFraction = initialFraction
+        self.fractionStep = fractionStep
+        self.maxFraction = maxFraction
+    }
+
+    /// The round in progress at `progress` (−1 during warm-up).
+    public func round(at progress: Float) -> Int {
+        guard progress >= warmup else { return -1 }
+        let length = (1 - warmup) / Float(rounds)
+        return Swift.min(rounds - 1, Int(((progress - warmup) / length).rounded(.down)))
+    }
+
+    /// The class-balanced fraction of round `r`.
+    public func fraction(round r: Int) -> Float { Swift.min(maxFraction, initialFraction + Float(r) * fractionStep) }
+
+    public func epochBoundary(_ boundary: EpochBoundary) throws -> [String: Double] {
+        if boundary.epoch == 0 {
+            pseudoLabels = [Optional<Int>](repeating: nil, count: boundary.targetPool.count)
+            round = -1
+        }
+        let r = round(at: boundary.progress)
+        guard r > round else { return [:] }
+        round = r
+        let probabilities = boundary.model.probabilities(boundary.targetPool.x)
+        let kept: [Int: Int]
+        switch selection {
+        case .threshold: kept = thresholdPseudoLabels(probabilities: probabilities, threshold: threshold)
+        case .classBalanced: kept = classBalancedPseudoLabels(probabilities: probabilities, fraction: fraction(round: r))
+        }
+        pseudoLabels = (0..<boundary.targetPool.count).map { kept[$0] }
+        var report: [String: Double] = [
+            "round": Double(r + 1), "kept": Double(kept.count), "keptFraction": Double(kept.count) / Double(Swift.max(boundary.targetPool.count, 1)),
+        ]
+        if let truth = boundary.targetPool.y, !kept.isEmpty {
+            report["keptAccuracy"] = Double(kept.filter { truth[$0.key] == $0.value }.count) / Double(kept.count)
+        }
+        return report
+    }
+
+    public func loss(_ batch: StrategyBatch, context: ForwardContext) -> StrategyLoss {
+        guard round >= 0 else { return .zero }
+        let labels = batch.targetIndices.map { pseudoLabels[$0] }
+        let loss = pseudoLabelLoss(targetLogits: batch.targetLogits, pseudoLabels: labels)
+        return StrategyLoss(loss, terms: ["pseudoLabel": loss.value.scalar])
+    }
+
+    public static var entry: StrategyEntry {
+        StrategyEntry(
+            name: "selfTraining",
+            summary: "Rounds of pseudo-labelling the target pool (confidence threshold or class-balanced growing fraction), CE on kept target rows.",
+            paper: "Lee, ICML-W 2013 (Pseudo-Label); Zou et al., ECCV 2018 (class-balanced self-training)",
+            options: [
+                StrategyOptionSpec("rounds", default: .number(5), "number of relabelling rounds after the warm-up"),
+                StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first round (no pseudo-labels)"),
+                StrategyOptionSpec("selection", default: .string("threshold"), "threshold | classBalanced"),
+                StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)"),
+                StrategyOptionSpec("initialFraction", default: .number(0.2), "class-balanced: fraction kept per class in round 1"),
+                StrategyOptionSpec("fractionStep", default: .number(0.2), "class-balanced: fraction added per round"),
+                StrategyOptionSpec("maxFraction", default: .number(0.8), "class-balanced: largest fraction"),
+            ]
+        ) { options, _ in
+            let owner = options.owner
+            let rounds = try options.int("rounds", default: 5)
+            guard rounds > 0 else { throw StrategyError.invalidValue(strategy: owner, key: "rounds", message: "must be positive, got \(rounds)") }
+            let warmup = try options.float("warmup", default: 0.3)
+            guard warmup >= 0 && warmup < 1 else {
+                throw StrategyError.invalidValue(strategy: owner, key: "warmup", message: "must be in [0, 1), got \(warmup)")
+            }
+            let threshold = try options.float("threshold", default: 0.9)
+            guard threshold >= 0 && threshold <= 1 else {
+                throw StrategyError.invalidValue(strategy: owner, key: "threshold", message: "must be in [0, 1], got \(threshold)")
+            }
+            var fractions: [Float] = []
+            for (key, fallback) in [("initialFraction", Float(0.2)), ("fractionStep", 0.2), ("maxFraction", 0.8)] {
+                let v = try options.float(key, default: fallback)
+                guard v >= 0 && v <= 1 else { throw StrategyError.invalidValue(strategy: owner, key: key, message: "must be in [0, 1], got \(v)") }
+                fractions.append(v)
+            }
+            let selection = try options.choice("selection", default: "threshold", allowed: Selection.allCases.map(\.rawValue))
+            return SelfTrainingStrategy(
+                rounds: rounds, warmup: warmup, selection: Selection(rawValue: selection)!, threshold: threshold,
+                initialFraction: fractions[0], fractionStep: fractions[1], maxFraction: fractions[2])
+        }
+    }
+}
