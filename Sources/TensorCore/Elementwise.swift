@@ -6,17 +6,30 @@ extension Tensor {
     /// The shape that `a` and `b` broadcast to (NumPy rules), or a precondition failure naming
     /// the operation and both shapes.
     public static func broadcastShape(_ a: [Int], _ b: [Int], operation: String = "broadcast") -> [Int] {
+        if a == b { return a }
+        if let message = validateBroadcast(a, b, operation: operation) { preconditionFailure(message) }
         let rank = Swift.max(a.count, b.count)
         var result = [Int](repeating: 1, count: rank)
         for i in 0..<rank {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-            precondition(
-                da == db || da == 1 || db == 1,
-                "\(operation): shapes \(a) and \(b) cannot be broadcast together")
             result[i] = da == 1 ? db : da
         }
         return result
+    }
+
+    /// nil when `a` and `b` broadcast together; otherwise the message `broadcastShape` fails with
+    /// (`"add: shapes [2, 3] and [2] cannot be broadcast together"`). Lets callers check first.
+    public static func validateBroadcast(_ a: [Int], _ b: [Int], operation: String = "broadcast") -> String? {
+        let rank = Swift.max(a.count, b.count)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            if !(da == db || da == 1 || db == 1) {
+                return "\(operation): shapes \(a) and \(b) cannot be broadcast together"
+            }
+        }
+        return nil
     }
 
     /// Strides of `shape` viewed inside the broadcast shape `target` (0 on stretched axes).

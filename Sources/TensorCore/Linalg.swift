@@ -55,3 +55,21 @@ extension Tensor {
 public func setBLASThreadCount(_ count: Int) {
     if count > 0 { openblas_set_num_threads(Int32(count)) }
 }
+
+/// The number of threads OpenBLAS currently uses.
+public func blasThreadCount() -> Int { Int(openblas_get_num_threads()) }
+
+/// Direct access to BLAS, for benchmarks and kernels that manage their own buffers.
+public enum BLAS {
+    /// C = op(A)·op(B) + beta·C on raw row-major buffers (`cblas_sgemm` with alpha = 1), where op
+    /// transposes when asked; `lda`, `ldb`, `ldc` are the row lengths of A, B and C as stored.
+    public static func sgemm(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        Tensor.gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+            c: c, ldc: ldc, beta: beta)
+    }
+}

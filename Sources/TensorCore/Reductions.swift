@@ -140,14 +140,17 @@ extension Tensor {
                         if !m.isFinite { m = 0 }
                         var s: Float = 0
                         for j in 0..<length { s += Foundation.exp(p[base + j] - m) }
-                        let lse = Foundation.log(s) + m
-                        for j in 0..<length { o[base + j] = p[base + j] - lse }
+                        // (x − m) − log s rather than x − (m + log s): exact where x ≈ m even when |m| is large.
+                        let logS = Foundation.log(s)
+                        for j in 0..<length { o[base + j] = (p[base + j] - m) - logS }
                     }
                 }
             }
             return Tensor(shape: shape, scalars: out)
         }
-        return self - logSumExp(axis: a, keepDims: true)
+        let m = max(axis: a, keepDims: true).map { $0.isFinite ? $0 : 0 }
+        let shifted = self - m
+        return shifted - shifted.exp().sum(axes: [a], keepDims: true).log()
     }
 
     /// softmax along an axis.
