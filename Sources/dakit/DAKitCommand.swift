@@ -9,5 +9,8 @@ struct DAKitCommand: ParsableCommand {
         version: DAKitVersion.string,
         subcommands: [
             DemoCommand.self,
+            BenchCommand.self,
+            RunCommand.self,
+            CompareCommand.self,
         ])
 }

@@ -1,0 +1,272 @@
+import Adaptation
+import Foundation
+
+/// Mean and sample standard deviation (n − 1; 0 for a single value).
+public struct MeanStd: Sendable, Codable, Equatable {
+    public var mean: Double
+    public var std: Double
+    public var count: Int
+
+    public init?(_ values: [Double]) {
+        guard !values.isEmpty else { return nil }
+        let n = Double(values.count)
+        let m = values.reduce(0, +) / n
+        mean = m
+        std = values.count > 1 ? (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)).squareRoot() : 0
+        count = values.count
+    }
+}
+
+/// One strategy on one task, aggregated over seeds.
+public struct StrategySummary: Sendable, Codable, Equatable {
+    public var task: String
+    public var strategy: String
+    /// The sweep value (e.g. rotation in degrees), when the task is a point of a sweep.
+    public var severity: Double?
+    public var seeds: [UInt64]
+    public var targetAccuracy: MeanStd?
+    public var targetMacroF1: MeanStd?
+    public var sourceAccuracy: MeanStd?
+    /// mean acc_T(strategy) − mean acc_T(sourceOnly).
+    public var gainOverSourceOnly: Double?
+    /// NTG = ε_T(strategy) − ε_T(targetOnly) (Wang et al. 2019); > 0: the source hurt.
+    public var negativeTransferGap: Double?
+    /// mean acc_S(sourceOnly) − mean acc_S(strategy).
+    public var forgetting: Double?
+    public var divergenceBefore: DivergenceValues
+    public var divergenceAfter: DivergenceValues
+    public var selectionSourceValidation: Double?
+    public var selectionEntropy: Double?
+    public var selectionDEV: Double?
+    /// Runs that did not complete (failed or cancelled); not in the statistics.
+    public var incompleteRuns: Int
+}
+
+/// Which strategy each rule picks on one task, and the target accuracy of that pick.
+public struct SelectionOutcome: Sendable, Codable, Equatable {
+    public var task: String
+    public var rule: String
+    public var picked: String
+    public var targetAccuracy: Double?
+}
+
+/// All runs of a comparison, aggregated.
+public struct ComparisonSummary: Sendable, Codable, Equatable {
+    public var title: String
+    /// Sweep key and label, when the tasks form a sweep.
+    public var sweepKey: String?
+    public var sweepLabel: String?
+    public var rows: [StrategySummary]
+    public var selections: [SelectionOutcome]
+    public var runCount: Int
+
+    /// Strategies in first-seen order with the baselines first.
+    public var strategies: [String] {
+        var seen: [String] = []
+        for row in rows where !seen.contains(row.strategy) { seen.append(row.strategy) }
+        let baselines = ["sourceOnly", "targetOnly"].filter(seen.contains)
+        return baselines + seen.filter { !baselines.contains($0) }
+    }
+
+    /// Tasks in order of severity, then first-seen order.
+    public var tasks: [String] {
+        var seen: [String] = []
+        for row in rows where !seen.contains(row.task) { seen.append(row.task) }
+        let severity = Dictionary(rows.map { ($0.task, $0.severity) }, uniquingKeysWith: { a, _ in a })
+        return seen.enumerated().sorted { a, b in
+            switch (severity[a.element] ?? nil, severity[b.element] ?? nil) {
+            case (let x?, let y?): return x < y || (x == y && a.offset < b.offset)
+            case (_?, nil): return true
+            case (nil, _?): return false
+            default: return a.offset < b.offset
+            }
+        }.map(\.element)
+    }
+
+    public func row(task: String, strategy: String) -> StrategySummary? { rows.first { $0.task == task && $0.strategy == strategy } }
+}
+
+/// Aggregates run reports into a comparison.
+public enum Comparison {
+    /// Every `report.json` under `directory` (recursively), sorted by path.
+    public static func collectReports(in directory: URL) throws -> [(URL, RunReport)] {
+        guard let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil) else {
+            throw ExperimentError.invalid("\(directory.path): not a folder")
+        }
+        var found: [URL] = []
+        for case let url as URL in walker where url.lastPathComponent == "report.json" { found.append(url) }
+        return try found.sorted { $0.path < $1.path }.map { ($0, try RunReport.load($0)) }
+    }
+
+    /// Groups reports by (task, strategy) and computes the statistics, baselines and selections.
+    ///
+    /// Each report comes with its sweep value (nil when it is not part of a sweep).
+    public static func summarize(
+        _ runs: [(report: RunReport, severity: Double?)], title: String, sweepKey: String? = nil, sweepLabel: String? = nil
+    ) -> ComparisonSummary {
+        var order: [String] = []
+        var groups: [String: [RunReport]] = [:]
+        var severities: [String: Double] = [:]
+        for (report, severity) in runs {
+            let key = report.task + "\u{1}" + report.strategy
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(report)
+            if let severity { severities[key] = severity }
+        }
+        func mean(_ xs: [Double?]) -> Double? {
+            let v = xs.compactMap { $0 }
+            return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+        }
+        var rows: [StrategySummary] = order.map { key in
+            let all = groups[key]!
+            let done = all.filter { $0.status == "completed" }.sorted { $0.seed < $1.seed }
+            return StrategySummary(
+                task: all[0].task, strategy: all[0].strategy, severity: severities[key],
+                seeds: done.map(\.seed), targetAccuracy: MeanStd(done.compactMap(\.targetAccuracy)),
+                targetMacroF1: MeanStd(done.compactMap(\.targetMacroF1)), sourceAccuracy: MeanStd(done.map(\.sourceAccuracy)),
+                gainOverSourceOnly: nil, negativeTransferGap: nil, forgetting: nil,
+                divergenceBefore: DivergenceValues(
+                    mmd: mean(done.map { $0.divergences?.before.mmd }), coral: mean(done.map { $0.divergences?.before.coral }),
+                    pad: mean(done.map { $0.divergences?.before.pad })),
+                divergenceAfter: DivergenceValues(
+                    mmd: mean(done.map { $0.divergences?.after.mmd }), coral: mean(done.map { $0.divergences?.after.coral }),
+                    pad: mean(done.map { $0.divergences?.after.pad })),
+                selectionSourceValidation: mean(done.map(\.selection.sourceValidation)), selectionEntropy: mean(done.map(\.selection.entropy)),
+                selectionDEV: mean(done.map(\.selection.dev)), incompleteRuns: all.count - done.count)
+        }
+        for i in rows.indices {
+            let task = rows[i].task
+            let sourceOnly = rows.first { $0.task == task && $0.strategy == "sourceOnly" }
+            let targetOnly = rows.first { $0.task == task && $0.strategy == "targetOnly" }
+            guard let acc = rows[i].targetAccuracy?.mean else { continue }
+            let effect = NegativeTransfer(
+                adaptedTargetAccuracy: acc, targetOnlyTargetAccuracy: targetOnly?.targetAccuracy?.mean,
+                sourceOnlyTargetAccuracy: sourceOnly?.targetAccuracy?.mean, sourceAccuracyBefore: sourceOnly?.sourceAccuracy?.mean,
+                sourceAccuracyAfter: rows[i].sourceAccuracy?.mean)
+            rows[i].gainOverSourceOnly = effect.gainOverSourceOnly
+            rows[i].negativeTransferGap = effect.negativeTransferGap
+            rows[i].forgetting = rows[i].strategy == "targetOnly" ? nil : effect.forgetting
+        }
+        // Selection: candidates are the strategies that use no target label (not the oracle).
+        var selections: [SelectionOutcome] = []
+        let summary = ComparisonSummary(title: title, sweepKey: sweepKey, sweepLabel: sweepLabel, rows: rows, selections: [], runCount: runs.count)
+        for task in summary.tasks {
+            let candidates = rows.filter { $0.task == task && $0.strategy != "targetOnly" && $0.targetAccuracy != nil }
+            guard !candidates.isEmpty else { continue }
+            func pick(_ rule: String, _ score: (StrategySummary) -> Double?, higherIsBetter: Bool) {
+                let scored = candidates.compactMap { c in score(c).map { (c, $0) } }
+                guard let best = scored.min(by: { higherIsBetter ? $0.1 > $1.1 : $0.1 < $1.1 }) else { return }
+                selections.append(SelectionOutcome(task: task, rule: rule, picked: best.0.strategy, targetAccuracy: best.0.targetAccuracy?.mean))
+            }
+            pick("source_validation", { $0.selectionSourceValidation }, higherIsBetter: true)
+            pick("dev", { $0.selectionDEV }, higherIsBetter: false)
+            pick("entropy", { $0.selectionEntropy }, higherIsBetter: false)
+            pick("oracle", { $0.targetAccuracy?.mean }, higherIsBetter: true)
+        }
+        var result = summary
+        result.selections = selections
+        return result
+    }
+}
+
+// MARK: - Writing
+
+extension ComparisonSummary {
+    private func pct(_ v: MeanStd?) -> String {
+        guard let v else { return "—" }
+        return v.count > 1 ? String(format: "%.1f ± %.1f", v.mean * 100, v.std * 100) : String(format: "%.1f", v.mean * 100)
+    }
+    private func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
+    private func number(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
+
+    /// Markdown tables: one row per task and strategy, then the selections.
+    public var markdown: String {
+        var out = "# \(title)\n\n"
+        out += "Target accuracy and macro-F1 in % (mean ± std over seeds); gain over source-only and NTG "
+            + "(ε_T(strategy) − ε_T(target-only), Wang et al. 2019; > 0 means the source hurt) and forgetting "
+            + "(source accuracy lost against source-only) in points; divergences on the learned features (MMD² / proxy A-distance) "
+            + "before → after training. \(runCount) runs.\n\n"
+        let taskHeader = sweepLabel ?? "task"
+        out += "| \(taskHeader) | strategy | seeds | target acc | target macro-F1 | source acc | gain vs source-only | NTG | forgetting | MMD² before → after | PAD before → after |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        for task in tasks {
+            for strategy in strategies {
+                guard let r = row(task: task, strategy: strategy) else { continue }
+                let taskCell = r.severity.map { severityText($0) } ?? task
+                let incomplete = r.incompleteRuns > 0 ? " (+\(r.incompleteRuns) failed)" : ""
+                out += "| \(taskCell) | \(strategy) | \(r.seeds.count)\(incomplete) | \(pct(r.targetAccuracy)) | \(pct(r.targetMacroF1)) | \(pct(r.sourceAccuracy)) | "
+                    + "\(points(r.gainOverSourceOnly)) | \(points(r.negativeTransferGap)) | \(points(r.forgetting)) | "
+                    + "\(number(r.divergenceBefore.mmd)) → \(number(r.divergenceAfter.mmd)) | \(number(r.divergenceBefore.pad)) → \(number(r.divergenceAfter.pad)) |\n"
+            }
+        }
+        if !selections.isEmpty {
+            out += "\n## Model selection without target labels\n\n"
+            out += "Which strategy each unsupervised rule would pick per task (the target-only oracle is not a candidate), "
+                + "next to the oracle that looks at target labels.\n\n"
+            let rules = ["source_validation", "dev", "entropy", "oracle"].filter { rule in selections.contains { $0.rule == rule } }
+            out += "| \(taskHeader) | " + rules.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: " | ") + " |\n"
+            out += "|---|" + rules.map { _ in "---|" }.joined() + "\n"
+            for task in tasks {
+                let cells = rules.map { rule -> String in
+                    guard let s = selections.first(where: { $0.task == task && $0.rule == rule }) else { return "—" }
+                    return "\(s.picked) (\(s.targetAccuracy.map { String(format: "%.1f", $0 * 100) } ?? "—"))"
+                }
+                let taskCell = row(task: task, strategy: strategies.first { row(task: task, strategy: $0) != nil } ?? "")?.severity.map { severityText($0) } ?? task
+                out += "| \(taskCell) | " + cells.joined(separator: " | ") + " |\n"
+            }
+        }
+        return out
+    }
+
+    func severityText(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%g", v) }
+
+    /// One row per task and strategy; empty cells where a value is missing.
+    public var csv: String {
+        var lines = [[
+            "task", "severity", "strategy", "seeds", "completed_runs", "failed_runs", "target_accuracy_mean", "target_accuracy_std", "target_macro_f1_mean",
+            "target_macro_f1_std", "source_accuracy_mean", "source_accuracy_std", "gain_over_source_only", "negative_transfer_gap",
+            "forgetting", "mmd_before", "mmd_after", "coral_before", "coral_after", "pad_before", "pad_after",
+            "selection_source_validation", "selection_entropy", "selection_dev",
+        ].joined(separator: ",")]
+        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        func quoted(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+        for task in tasks {
+            for strategy in strategies {
+                guard let r = row(task: task, strategy: strategy) else { continue }
+                lines.append([
+                    quoted(task), f(r.severity), quoted(strategy), r.seeds.map(String.init).joined(separator: " "), String(r.seeds.count), String(r.incompleteRuns),
+                    f(r.targetAccuracy?.mean), f(r.targetAccuracy?.std), f(r.targetMacroF1?.mean), f(r.targetMacroF1?.std),
+                    f(r.sourceAccuracy?.mean), f(r.sourceAccuracy?.std), f(r.gainOverSourceOnly), f(r.negativeTransferGap), f(r.forgetting),
+                    f(r.divergenceBefore.mmd), f(r.divergenceAfter.mmd), f(r.divergenceBefore.coral), f(r.divergenceAfter.coral),
+                    f(r.divergenceBefore.pad), f(r.divergenceAfter.pad), f(r.selectionSourceValidation), f(r.selectionEntropy), f(r.selectionDEV),
+                ].joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Writes summary.md, summary.csv, summary.json and the SVG plots into `directory`; returns the files written.
+    @discardableResult
+    public func write(to directory: URL) throws -> [URL] {
+        var written: [URL] = []
+        func put(_ name: String, _ data: Data) throws {
+            let url = directory.appendingPathComponent(name)
+            try writeAtomically(data, to: url)
+            written.append(url)
+        }
+        try put("summary.md", Data(markdown.utf8))
+        try put("summary.csv", Data(csv.utf8))
+        try put("summary.json", try jsonData())
+        try put("accuracy.svg", Data(Plots.accuracyPerStrategy(self).utf8))
+        if rows.contains(where: { $0.severity != nil }) {
+            try put("sweep.svg", Data(Plots.sweep(self).utf8))
+        }
+        return written
+    }
+}

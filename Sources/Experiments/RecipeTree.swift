@@ -1,0 +1,302 @@
+import Foundation
+import Yams
+
+/// Where a value of a recipe came from: a line of a recipe file, or a `--set` override.
+public struct RecipeLocation: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    /// 1-based line; 0 when the value came from the command line.
+    public var line: Int
+    public var column: Int
+    /// The `--set key=value` argument, when the value came from the command line.
+    public var override: String?
+
+    public init(file: String, line: Int, column: Int = 1, override: String? = nil) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.override = override
+    }
+
+    public var description: String {
+        if let override { return "\(file): --set \(override)" }
+        return "\(file):\(line):\(column)"
+    }
+}
+
+/// An error in a recipe, naming the file and line and, where one exists, the closest valid name.
+///
+/// `description` is one line: `Recipes/x.yaml:12:3: unknown key 'strategys' at top level (did you mean 'strategies'?)`.
+public struct RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var location: RecipeLocation
+    public var message: String
+    public var suggestion: String?
+
+    public init(_ location: RecipeLocation, _ message: String, suggestion: String? = nil) {
+        self.location = location
+        self.message = message
+        self.suggestion = suggestion
+    }
+
+    public var description: String {
+        "\(location): \(message)" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
+    }
+}
+
+/// A YAML scalar's resolved type.
+public enum ScalarKind: String, Sendable {
+    case string, int, float, bool, null
+}
+
+/// A recipe as a tree of YAML values, each with its location. Overrides edit this tree before
+/// the typed recipe is read from it, so an override is validated exactly like a line of the file.
+public indirect enum RecipeTree: Sendable {
+    case scalar(String, ScalarKind, RecipeLocation)
+    /// Keys in file order.
+    case mapping([(key: String, keyLocation: RecipeLocation, value: RecipeTree)], RecipeLocation)
+    case sequence([RecipeTree], RecipeLocation)
+
+    public var location: RecipeLocation {
+        switch self {
+        case .scalar(_, _, let l), .mapping(_, let l), .sequence(_, let l): return l
+        }
+    }
+
+    /// A short description of the value's type, for "expected X, got Y" messages.
+    public var kindDescription: String {
+        switch self {
+        case .scalar(let s, let kind, _):
+            switch kind {
+            case .string: return "the string '\(s)'"
+            case .int: return "the integer \(s)"
+            case .float: return "the number \(s)"
+            case .bool: return "the boolean \(s)"
+            case .null: return "null"
+            }
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        }
+    }
+
+    // MARK: Parsing
+
+    /// Parses YAML text; `file` names the recipe in locations.
+    public static func parse(yaml: String, file: String) throws -> RecipeTree {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw RecipeError(RecipeLocation(file: file, line: Self.line(of: error), column: 1), "not valid YAML: \(Self.problem(of: error))")
+        }
+        guard let node else { throw RecipeError(RecipeLocation(file: file, line: 1), "the recipe is empty") }
+        return try convert(node, file: file, override: nil)
+    }
+
+    /// Reads and parses a recipe file.
+    public static func load(_ url: URL, displayName: String? = nil) throws -> RecipeTree {
+        let name = displayName ?? url.path
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw RecipeError(RecipeLocation(file: name, line: 0), "cannot read the recipe file (missing or not UTF-8)")
+        }
+        return try parse(yaml: text, file: name)
+    }
+
+    private static func line(of error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return 1
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
+            return (context.map { "\($0.text), " } ?? "") + problem
+        default: return "\(error)".replacingOccurrences(of: "\n", with: " ")
+        }
+    }
+
+    private static func convert(_ node: Node, file: String, override: String?) throws -> RecipeTree {
+        func location(_ mark: Mark?) -> RecipeLocation {
+            RecipeLocation(file: file, line: override == nil ? (mark?.line ?? 0) : 0, column: mark?.column ?? 1, override: override)
+        }
+        switch node {
+        case .scalar(let scalar):
+            let kind: ScalarKind
+            switch node.tag.description {
+            case Tag.Name.int.rawValue: kind = Int(scalar.string) == nil ? .float : .int
+            case Tag.Name.float.rawValue: kind = .float
+            case Tag.Name.bool.rawValue: kind = .bool
+            case Tag.Name.null.rawValue: kind = .null
+            default: kind = .string
+            }
+            return .scalar(scalar.string, kind, location(scalar.mark))
+        case .sequence(let sequence):
+            return .sequence(try sequence.map { try convert($0, file: file, override: override) }, location(sequence.mark))
+        case .mapping(let mapping):
+            var pairs: [(key: String, keyLocation: RecipeLocation, value: RecipeTree)] = []
+            for (keyNode, valueNode) in mapping {
+                guard case .scalar(let key) = keyNode else {
+                    throw RecipeError(location(keyNode.mark), "mapping keys must be plain names")
+                }
+                if pairs.contains(where: { $0.key == key.string }) {
+                    throw RecipeError(location(keyNode.mark), "duplicate key '\(key.string)'")
+                }
+                pairs.append((key.string, location(keyNode.mark), try convert(valueNode, file: file, override: override)))
+            }
+            return .mapping(pairs, location(mapping.mark))
+        }
+    }
+
+    // MARK: Overrides
+
+    /// Applies `key.path=value` (the value is YAML: `0.1`, `dann`, `[10, 20]`, `{name: dann}`).
+    /// List elements are addressed by index (`strategies.0.weight`). Missing mapping keys are
+    /// created, so a misspelt key is reported by validation like one in the file.
+    public func applying(override: String, file: String) throws -> RecipeTree {
+        let at = RecipeLocation(file: file, line: 0, override: override)
+        guard let eq = override.firstIndex(of: "=") else {
+            throw RecipeError(at, "an override must look like key.path=value")
+        }
+        let path = override[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty }) else { throw RecipeError(at, "empty key in the override path") }
+        let text = String(override[override.index(after: eq)...])
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw RecipeError(at, "the value '\(text)' is not valid YAML")
+        }
+        let value = try node.map { try RecipeTree.convert($0, file: file, override: override) } ?? .scalar("", .null, at)
+        return try replacing(path[...], with: value, at: at)
+    }
+
+    private func replacing(_ path: ArraySlice<String>, with value: RecipeTree, at: RecipeLocation) throws -> RecipeTree {
+        guard let head = path.first else { return value }
+        let rest = path.dropFirst()
+        switch self {
+        case .mapping(var pairs, let location):
+            if let i = pairs.firstIndex(where: { $0.key == head }) {
+                pairs[i].value = try pairs[i].value.replacing(rest, with: value, at: at)
+            } else {
+                let empty = RecipeTree.mapping([], at)
+                pairs.append((head, at, try empty.replacing(rest, with: value, at: at)))
+            }
+            return .mapping(pairs, location)
+        case .sequence(var items, let location):
+            guard let index = Int(head), items.indices.contains(index) else {
+                throw RecipeError(at, "'\(head)' is not an index of the list at \(location) (it has \(items.count) items)")
+            }
+            items[index] = try items[index].replacing(rest, with: value, at: at)
+            return .sequence(items, location)
+        case .scalar:
+            throw RecipeError(at, "cannot set '\(path.joined(separator: "."))' inside \(kindDescription) at \(location)")
+        }
+    }
+
+    // MARK: Access
+
+    public subscript(key: String) -> RecipeTree? {
+        guard case .mapping(let pairs, _) = self else { return nil }
+        return pairs.first { $0.key == key }?.value
+    }
+
+    /// The value at a dotted path (`data.rotation`), if present.
+    public func value(at path: String) -> RecipeTree? {
+        var node: RecipeTree? = self
+        for part in path.split(separator: ".") {
+            switch node {
+            case .mapping?: node = node?[String(part)]
+            case .sequence(let items, _)?:
+                guard let i = Int(part), items.indices.contains(i) else { return nil }
+                node = items[i]
+            default: return nil
+            }
+        }
+        return node
+    }
+
+    // MARK: JSON
+
+    /// The tree as a JSON-compatible value (numbers as Double, keys sorted on encoding).
+    public var json: JSONValue {
+        switch self {
+        case .scalar(let s, let kind, _):
+            switch kind {
+            case .int, .float: return Double(s).map(JSONValue.number) ?? .string(s)
+            case .bool: return .bool(["true", "yes", "on"].contains(s.lowercased()))
+            case .null: return .null
+            case .string: return .string(s)
+            }
+        case .mapping(let pairs, _): return .object(Dictionary(pairs.map { ($0.key, $0.value.json) }, uniquingKeysWith: { a, _ in a }))
+        case .sequence(let items, _): return .array(items.map(\.json))
+        }
+    }
+}
+
+/// A JSON value with a canonical encoding (sorted keys), for reports and recipe hashes.
+public enum JSONValue: Sendable, Equatable, Codable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n): try c.encode(n)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// Compact JSON with sorted keys: equal values give equal bytes.
+    public var canonicalString: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return n == n.rounded() && Swift.abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .string(let s):
+            let data = (try? JSONEncoder().encode(s)) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        case .array(let a): return "[" + a.map(\.canonicalString).joined(separator: ",") + "]"
+        case .object(let o):
+            return "{" + o.keys.sorted().map { JSONValue.string($0).canonicalString + ":" + o[$0]!.canonicalString }.joined(separator: ",") + "}"
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let o) = self else { return nil }
+        return o[key]
+    }
+
+    public var number: Double? { if case .number(let n) = self { return n } else { return nil } }
+    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+
+    /// The value at a dotted path.
+    public func value(at path: String) -> JSONValue? {
+        var node: JSONValue? = self
+        for part in path.split(separator: ".") {
+            switch node {
+            case .object(let o)?: node = o[String(part)]
+            case .array(let a)?:
+                guard let i = Int(part), a.indices.contains(i) else { return nil }
+                node = a[i]
+            default: return nil
+            }
+        }
+        return node
+    }
+}

@@ -1,0 +1,149 @@
+import Adaptation
+import Foundation
+
+/// Divergences between source and target representations.
+public struct DivergenceValues: Sendable, Codable, Equatable {
+    /// Unbiased MMD² with a Gaussian kernel at the median heuristic bandwidth.
+    public var mmd: Double?
+    /// Deep CORAL distance ‖C_S − C_T‖²_F / (4d²).
+    public var coral: Double?
+    /// Proxy A-distance 2(1 − 2ε), clipped to [0, 2].
+    public var pad: Double?
+
+    public init(mmd: Double? = nil, coral: Double? = nil, pad: Double? = nil) {
+        self.mmd = mmd
+        self.coral = coral
+        self.pad = pad
+    }
+}
+
+/// Divergences measured on the inputs, on the model's features before training and after.
+public struct DivergenceReport: Sendable, Codable, Equatable {
+    public var input: DivergenceValues
+    public var before: DivergenceValues
+    public var after: DivergenceValues
+    /// Samples per domain used.
+    public var samples: Int
+}
+
+/// Unsupervised model-selection scores of the final model (no target label used).
+public struct SelectionScores: Sendable, Codable, Equatable {
+    /// Accuracy on held-out source samples (higher is better).
+    public var sourceValidation: Double?
+    /// Mean prediction entropy on the unlabelled target pool, in nats (lower is better).
+    public var entropy: Double?
+    /// Importance-weighted source validation risk with a control variate (You et al. 2019; lower is better).
+    public var dev: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case sourceValidation = "source_validation", entropy, dev
+    }
+
+    public init(sourceValidation: Double? = nil, entropy: Double? = nil, dev: Double? = nil) {
+        self.sourceValidation = sourceValidation
+        self.entropy = entropy
+        self.dev = dev
+    }
+}
+
+/// What one `dakit run` writes to `report.json`.
+public struct RunReport: Sendable, Codable, Equatable {
+    public var dakitVersion: String
+    /// The recipe file as given.
+    public var recipe: String
+    public var recipeName: String
+    public var recipeHash: String
+    public var task: String
+    /// Strategies joined by `+`; `sourceOnly` when none.
+    public var strategy: String
+    public var seed: UInt64
+    public var overrides: [String]
+    /// `completed`, `cancelled` (Ctrl-C; the checkpoint holds the last evaluated epoch) or `failed`.
+    public var status: String
+    public var error: String?
+    public var sourceAccuracy: Double
+    public var targetAccuracy: Double?
+    public var sourceMacroF1: Double
+    public var targetMacroF1: Double?
+    public var source: ClassificationReport
+    public var target: ClassificationReport?
+    /// Target accuracy of a source-only model trained with the same seed, when the recipe asks for it.
+    public var sourceOnlyTargetAccuracy: Double?
+    public var epochs: [EpochMetrics]
+    public var steps: Int
+    public var divergences: DivergenceReport?
+    public var selection: SelectionScores
+    public var dataset: DatasetSummary
+    public var wallSeconds: Double
+    public var trainSeconds: Double
+    public var resolvedRecipe: JSONValue
+
+    public struct DatasetSummary: Sendable, Codable, Equatable {
+        public var shift: String
+        public var classNames: [String]
+        public var sourceCount: Int
+        public var targetCount: Int
+        public var sourceEvaluation: String
+        public var targetEvaluation: String?
+        public var grantedTargetLabels: Int
+
+        enum CodingKeys: String, CodingKey {
+            case shift, classNames = "class_names", sourceCount = "source_count", targetCount = "target_count"
+            case sourceEvaluation = "source_evaluation", targetEvaluation = "target_evaluation"
+            case grantedTargetLabels = "granted_target_labels"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dakitVersion = "dakit_version", recipe, recipeName = "recipe_name", recipeHash = "recipe_hash", task, strategy, seed
+        case overrides, status, error
+        case sourceAccuracy = "source_accuracy", targetAccuracy = "target_accuracy"
+        case sourceMacroF1 = "source_macro_f1", targetMacroF1 = "target_macro_f1", source, target
+        case sourceOnlyTargetAccuracy = "source_only_target_accuracy"
+        case epochs, steps, divergences, selection, dataset
+        case wallSeconds = "wall_seconds", trainSeconds = "train_seconds", resolvedRecipe = "resolved_recipe"
+    }
+
+    /// Pretty JSON with sorted keys.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    public static func load(_ url: URL) throws -> RunReport {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return try decoder.decode(RunReport.self, from: Data(contentsOf: url))
+        } catch let error as DecodingError {
+            throw ExperimentError.badReport(url.path, "\(error)")
+        }
+    }
+}
+
+/// Errors of the runner and of compare.
+public enum ExperimentError: Error, CustomStringConvertible {
+    case badReport(String, String)
+    case io(String, String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .badReport(let path, let why): return "\(path): not a DAKit run report (\(why.replacingOccurrences(of: "\n", with: " ")))"
+        case .io(let path, let why): return "\(path): \(why)"
+        case .invalid(let why): return why
+        }
+    }
+}
+
+/// Writes `data` to `url` through a temporary file in the same folder and a rename, so readers never see half a file.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    do {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url, options: .atomic)
+    } catch {
+        throw ExperimentError.io(url.path, "cannot write: \(error.localizedDescription)")
+    }
+}

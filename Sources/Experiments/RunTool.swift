@@ -1,0 +1,246 @@
+import Adaptation
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exit codes of the `dakit` commands.
+public enum ExitStatus {
+    public static let success: Int32 = 0
+    /// The run failed (a loss became NaN/Inf, a file could not be written).
+    public static let failure: Int32 = 1
+    /// Bad input: a recipe error, a missing file, a bad option.
+    public static let badInput: Int32 = 2
+    /// Stopped by Ctrl-C after a clean save (128 + SIGINT, as shells report it).
+    public static let interrupted: Int32 = 130
+}
+
+/// Options of `dakit run`.
+public struct RunToolOptions: Sendable {
+    public var recipe: String
+    public var seed: UInt64?
+    public var output: String?
+    public var overrides: [String]
+    public var checkOnly: Bool
+    public var resume: Bool
+    /// nil: decide by `isatty(stdout)`.
+    public var interactive: Bool?
+
+    public init(recipe: String, seed: UInt64? = nil, output: String? = nil, overrides: [String] = [], checkOnly: Bool = false, resume: Bool = false, interactive: Bool? = nil) {
+        self.recipe = recipe
+        self.seed = seed
+        self.output = output
+        self.overrides = overrides
+        self.checkOnly = checkOnly
+        self.resume = resume
+        self.interactive = interactive
+    }
+}
+
+/// Ctrl-C handling: the first SIGINT asks the run to stop after the current step; a second one exits at once.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = 0
+    private var source: DispatchSourceSignal?
+
+    func install() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [weak self] in
+            guard let self else { return }
+            self.lock.lock()
+            self.raised += 1
+            let count = self.raised
+            self.lock.unlock()
+            if count == 1 {
+                FileHandle.standardError.write(Data("\n^C: stopping after the current step (press Ctrl-C again to quit at once)\n".utf8))
+            } else {
+                exit(ExitStatus.interrupted)
+            }
+        }
+        source.resume()
+        self.source = source
+    }
+
+    var isRaised: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return raised > 0
+    }
+}
+
+/// Writes one line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+}
+
+/// `dakit run`: validate a recipe, train every requested seed, write reports. Returns the exit code.
+public enum RunTool {
+    public static func main(_ options: RunToolOptions, registry: StrategyRegistry) -> Int32 {
+        let recipe: Recipe
+        do {
+            recipe = try Recipe.load(URL(fileURLWithPath: options.recipe), overrides: options.overrides, registry: registry, displayName: options.recipe)
+        } catch {
+            printError("error: \(error)")
+            return ExitStatus.badInput
+        }
+        let runner = Runner(recipe: recipe, registry: registry)
+        let seeds = options.seed.map { [$0] } ?? recipe.seeds
+        if options.checkOnly {
+            // Build everything the run would build (data, model, strategies) without training.
+            do {
+                for seed in seeds.prefix(1) { _ = try runner.prepare(seed: seed) }
+            } catch {
+                printError("error: \(error)")
+                return ExitStatus.badInput
+            }
+            print("\(options.recipe): ok (recipe \(recipe.hash); strategy \(recipe.strategyLabel); \(recipe.epochs) epochs; seeds \(seeds.map(String.init).joined(separator: ", ")))")
+            return ExitStatus.success
+        }
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        let interactive = options.interactive ?? (isatty(STDOUT_FILENO) == 1)
+        for seed in seeds {
+            let base = options.output ?? recipe.output
+            let output = URL(fileURLWithPath: seeds.count > 1 || options.output == nil ? "\(base)/seed-\(seed)" : base)
+            let progress = ProgressPrinter(interactive: interactive, seed: seed, epochs: recipe.epochs)
+            do {
+                let report = try runner.run(
+                    seed: seed, output: output, overrides: options.overrides, resume: options.resume, shouldStop: { interrupt.isRaised },
+                    events: progress.handle)
+                progress.finish()
+                print(Runner.summary(report), terminator: "")
+                print("wrote \(output.path)/report.json, checkpoint.h5, summary.txt")
+                if report.status == "cancelled" {
+                    print("stopped by Ctrl-C; continue with: dakit run \(options.recipe) --seed \(seed) --out \(output.path) --resume")
+                    return ExitStatus.interrupted
+                }
+            } catch let error as RecipeError {
+                progress.finish()
+                printError("error: \(error)")
+                return ExitStatus.badInput
+            } catch let error as TrainingError {
+                progress.finish()
+                printError("error: \(options.recipe) seed \(seed): \(error) (report: \(output.path)/report.json)")
+                return ExitStatus.failure
+            } catch let error as ExperimentError {
+                progress.finish()
+                printError("error: \(error)")
+                if case .invalid = error { return ExitStatus.badInput }
+                return ExitStatus.failure
+            } catch {
+                progress.finish()
+                printError("error: \(options.recipe) seed \(seed): \(error)")
+                return ExitStatus.failure
+            }
+        }
+        return ExitStatus.success
+    }
+}
+
+/// Progress output: one line rewritten in place on a terminal, plain lines otherwise.
+final class ProgressPrinter {
+    let interactive: Bool
+    let seed: UInt64
+    let epochs: Int
+    private var totalSteps = 0
+    private var stepsPerEpoch = 1
+    private var lastLine = ""
+    private var lastEpoch: EpochMetrics?
+    private let clock = ContinuousClock()
+    private var trainingStart: ContinuousClock.Instant?
+    private var lastDraw: ContinuousClock.Instant?
+    private var startStep = 0
+
+    init(interactive: Bool, seed: UInt64, epochs: Int) {
+        self.interactive = interactive
+        self.seed = seed
+        self.epochs = epochs
+    }
+
+    func handle(_ event: RunEvent) {
+        switch event {
+        case .phase(let text):
+            clear()
+            print("[seed \(seed)] \(text)")
+        case .training(.started(let total, let perEpoch)):
+            totalSteps = total
+            stepsPerEpoch = max(perEpoch, 1)
+            trainingStart = clock.now
+        case .training(.epochFinished(let metrics)):
+            lastEpoch = metrics
+            // Plain output: one line per evaluated epoch (and the last), not one per epoch.
+            if !interactive {
+                if metrics.sourceAccuracy != nil || metrics.epoch == epochs { print(line(step: nil)) }
+            } else {
+                draw(step: nil, force: true)
+            }
+        case .training(.boundary(let epoch, let strategy, let diagnostics)):
+            let text = diagnostics.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value))" }.joined(separator: ", ")
+            clear()
+            print("[seed \(seed)] epoch \(epoch): \(strategy): \(text)")
+        case .training(.cancelled(let step)):
+            clear()
+            print("[seed \(seed)] stopped after step \(step)")
+        case .step(let step):
+            if startStep == 0 { startStep = step }
+            currentStep = step
+            if interactive { draw(step: step, force: false) }
+        }
+    }
+
+    private func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: "%.4g", v) }
+
+    private var currentStep = 0
+
+    private func line(step: Int?) -> String {
+        if let step { currentStep = step }
+        let epoch = lastEpoch?.epoch ?? 0
+        var parts = ["epoch \(min(epoch + (step == nil ? 0 : 1), epochs))/\(epochs)"]
+        parts.append("step \(currentStep)/\(totalSteps > 0 ? totalSteps : 0)")
+        if let start = trainingStart {
+            let d = start.duration(to: clock.now)
+            let secs = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            if secs > 0 { parts.append(String(format: "%.0f steps/s", Double(currentStep - startStep + 1) / secs)) }
+        }
+        if let m = lastEpoch {
+            if let total = m.losses["total"] { parts.append(String(format: "loss %.4f", total)) }
+            let named = m.losses.filter { $0.key != "total" && !$0.key.contains(".") || $0.key == "source.crossEntropy" }
+            parts.append(contentsOf: named.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key == "source.crossEntropy" ? "ce" : $0.key, $0.value) })
+            if let s = m.sourceAccuracy { parts.append(String(format: "acc S %.1f%%", s * 100)) }
+            if let t = m.targetAccuracy { parts.append(String(format: "T %.1f%%", t * 100)) }
+        }
+        return "[seed \(seed)] " + parts.joined(separator: "  ")
+    }
+
+    private func draw(step: Int?, force: Bool) {
+        let now = clock.now
+        if !force, let last = lastDraw, last.duration(to: now) < .milliseconds(100) {
+            if let step { currentStep = step }
+            return
+        }
+        lastDraw = now
+        let text = line(step: step)
+        let padding = max(0, lastLine.count - text.count)
+        print("\r" + text + String(repeating: " ", count: padding), terminator: "")
+        fflush(nil)
+        lastLine = text
+    }
+
+    private func clear() {
+        guard interactive, !lastLine.isEmpty else { return }
+        print("\r" + String(repeating: " ", count: lastLine.count) + "\r", terminator: "")
+        lastLine = ""
+    }
+
+    func finish() {
+        if interactive && !lastLine.isEmpty {
+            print("")
+            lastLine = ""
+        }
+    }
+}

@@ -1,0 +1,334 @@
+import Adaptation
+import Foundation
+import HDF5Kit
+import NN
+import TensorCore
+
+/// Everything a run trains with, built from a recipe: data, model, strategy terms, configuration.
+public struct PreparedRun {
+    public let dataset: DomainDataset
+    public let model: AdaptationModel
+    public let terms: [StrategyTerm]
+    public let configuration: TrainerConfiguration
+}
+
+/// What the runner reports while it works (the CLI turns these into progress lines).
+public enum RunEvent {
+    case phase(String)
+    case training(TrainingEvent)
+    /// After every training step: steps done so far.
+    case step(Int)
+}
+
+/// Builds runs from recipes and executes them: dataset, model and strategies from a recipe and a
+/// `StrategyRegistry`, training with `Trainer`, then `report.json`, `checkpoint.h5` and
+/// `summary.txt` in the output folder.
+public struct Runner {
+    public let recipe: Recipe
+    public let registry: StrategyRegistry
+
+    public init(recipe: Recipe, registry: StrategyRegistry) {
+        self.recipe = recipe
+        self.registry = registry
+    }
+
+    // MARK: Building
+
+    /// The recipe's dataset for `seed` (generated, or read from its HDF5 file), after the recipe's
+    /// subsampling and label permutation.
+    public func dataset(seed: UInt64) throws -> DomainDataset {
+        var data: DomainDataset
+        switch recipe.data.source {
+        case .generator(let name, let options):
+            do {
+                data = try DataGenerators.make(name, options: options, seed: seed)
+            } catch let error as StrategyError {
+                throw RecipeError(recipe.locationOf("data"), "\(error)")
+            }
+        case .file(let path):
+            data = try DataGenerators.load(file: URL(fileURLWithPath: path))
+        }
+        let root = SeededGenerator(seed: seed).fork("recipe-subsample")
+        if recipe.data.maxSourceSamples > 0 && recipe.data.maxSourceSamples < data.source.count {
+            var rng = root.fork("source")
+            data.source = data.source.subset(Array(rng.permutation(data.source.count).prefix(recipe.data.maxSourceSamples)))
+        }
+        if recipe.data.maxTargetSamples > 0 && recipe.data.maxTargetSamples < data.target.count {
+            var rng = root.fork("target")
+            data.target = data.target.subset(Array(rng.permutation(data.target.count).prefix(recipe.data.maxTargetSamples)))
+        }
+        if recipe.data.permuteSourceLabels {
+            // A fixed derangement (y → y + 1 mod K): no source class keeps its label, so the source
+            // teaches an unrelated task with the same inputs.
+            let k = data.classCount
+            func permuted(_ split: DomainSplit) -> DomainSplit { DomainSplit(x: split.x, y: split.y.map { $0.map { ($0 + 1) % k } }) }
+            data.source = permuted(data.source)
+            data.sourceValidation = data.sourceValidation.map(permuted)
+            data.shiftDescription += "; source labels permuted (y → y+1 mod \(k)): unrelated task"
+        }
+        return data
+    }
+
+    /// Dataset, model (with pretrained weights), strategy terms and trainer configuration.
+    public func prepare(seed: UInt64, checkpoint: URL? = nil) throws -> PreparedRun {
+        let data = try dataset(seed: seed)
+        let root = SeededGenerator(seed: seed)
+        var rng = root.fork("model")
+        let model = AdaptationModel.build(inputShape: data.sampleShape, classCount: data.classCount, spec: recipe.model.spec, rng: &rng)
+        if let weights = recipe.model.pretrained {
+            do {
+                try Checkpoint.load(into: model.state, from: URL(fileURLWithPath: weights), strict: false)
+            } catch {
+                throw RecipeError(recipe.locationOf("pretrained.weights"), "cannot load pretrained weights: \(error)")
+            }
+        }
+        var terms: [StrategyTerm] = []
+        for (i, spec) in recipe.strategies.enumerated() {
+            do {
+                let context = StrategyContext(model: model, rng: root.fork("strategy.\(i).\(spec.name)"))
+                terms.append(
+                    try registry.makeTerm(
+                        spec.name, options: StrategyOptions(spec.options, owner: spec.name), weight: spec.weight, schedule: spec.schedule,
+                        context: context))
+            } catch let error as StrategyError {
+                throw RecipeError(spec.location, "\(error)")
+            }
+        }
+        let optimizer = OptimizerConfiguration(
+            kind: OptimizerConfiguration.Kind(rawValue: recipe.optimizer.kind.rawValue)!, learningRate: recipe.optimizer.learningRate,
+            momentum: recipe.optimizer.momentum, nesterov: recipe.optimizer.nesterov, weightDecay: recipe.optimizer.weightDecay,
+            beta1: recipe.optimizer.beta1, beta2: recipe.optimizer.beta2)
+        let configuration = TrainerConfiguration(
+            epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: optimizer, learningRateSchedule: recipe.schedule,
+            learningRateMultipliers: recipe.model.learningRateMultipliers, frozenPrefixes: recipe.model.frozen, seed: seed,
+            evaluationInterval: recipe.evaluation.every, checkpointPath: checkpoint,
+            targetLabels: recipe.data.targetLabelsPerClass > 0 ? .perClass(recipe.data.targetLabelsPerClass) : .none)
+        return PreparedRun(dataset: data, model: model, terms: terms, configuration: configuration)
+    }
+
+    // MARK: Running
+
+    /// Trains with `seed` and writes `report.json`, `checkpoint.h5` and `summary.txt` into `output`.
+    ///
+    /// With `resume`, the weights of `output/checkpoint.h5` (written by an earlier run of the same
+    /// recipe hash and seed) are loaded and training continues for the epochs not yet done.
+    /// A non-finite loss writes a report with status `failed` and rethrows the `TrainingError`.
+    public func run(
+        seed: UInt64, output: URL, overrides: [String] = [], resume: Bool = false, shouldStop: @escaping () -> Bool = { false },
+        events: (RunEvent) -> Void = { _ in }
+    ) throws -> RunReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let checkpointURL = output.appendingPathComponent("checkpoint.h5")
+        let stateURL = output.appendingPathComponent("run-state.json")
+        events(.phase("building data, model and strategies"))
+        var prepared = try prepare(seed: seed, checkpoint: checkpointURL)
+        var epochsDone = 0
+        var earlier: [EpochMetrics] = []
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointURL.path), let state = try? RunState.load(stateURL) else {
+                throw ExperimentError.invalid("--resume: no checkpoint.h5 and run-state.json from an earlier run in \(output.path)")
+            }
+            guard state.recipeHash == recipe.hash, state.seed == seed else {
+                throw ExperimentError.invalid(
+                    "--resume: \(output.path) holds a run of recipe hash \(state.recipeHash) seed \(state.seed), not \(recipe.hash) seed \(seed)")
+            }
+            let trainer = Trainer(model: prepared.model, dataset: prepared.dataset, configuration: prepared.configuration, strategies: prepared.terms)
+            try Checkpoint.load(into: trainer.state, from: checkpointURL)
+            epochsDone = state.epochsDone
+            earlier = state.epochs
+            guard epochsDone < recipe.epochs else {
+                throw ExperimentError.invalid("--resume: the run in \(output.path) already finished all \(recipe.epochs) epochs")
+            }
+            var configuration = prepared.configuration
+            configuration.epochs = recipe.epochs - epochsDone
+            configuration.seed = seed &+ UInt64(epochsDone)  // fresh batch order for the remaining epochs
+            prepared = PreparedRun(dataset: prepared.dataset, model: prepared.model, terms: prepared.terms, configuration: configuration)
+            events(.phase("resuming after epoch \(epochsDone) of \(recipe.epochs)"))
+        }
+
+        let dataset = prepared.dataset
+        let samples = recipe.evaluation.divergenceSamples
+        let evaluationSource = dataset.sourceValidation ?? dataset.source
+        let evaluationTarget = dataset.targetTest ?? dataset.target
+        var divergenceRNG = SeededGenerator(seed: seed).fork("divergence-samples")
+        let sourceRows = Array(divergenceRNG.permutation(evaluationSource.count).prefix(samples))
+        let targetRows = Array(divergenceRNG.permutation(evaluationTarget.count).prefix(samples))
+        let sourceSample = evaluationSource.x.gathering(rows: sourceRows)
+        let targetSample = evaluationTarget.x.gathering(rows: targetRows)
+        let measure = !recipe.evaluation.divergences.isEmpty
+        if measure { events(.phase("measuring divergences before training")) }
+        let inputDivergence = measure ? divergences(sourceSample, targetSample, seed: seed) : DivergenceValues()
+        let beforeDivergence = measure ? featureDivergences(prepared.model, sourceSample, targetSample, seed: seed) : DivergenceValues()
+
+        let trainer = Trainer(model: prepared.model, dataset: dataset, configuration: prepared.configuration, strategies: prepared.terms)
+        var history = earlier
+        var stepCount = 0
+        let stepOffset = earlier.count > 0 ? (try? RunState.load(stateURL))?.steps ?? 0 : 0
+        events(.phase("training"))
+        var failure: Error?
+        var result: TrainingResult?
+        do {
+            result = try trainer.run(
+                shouldStop: {
+                    stepCount += 1
+                    events(.step(stepOffset + stepCount))
+                    return shouldStop()
+                },
+                observer: { event in
+                    if case .epochFinished(var metrics) = event {
+                        metrics.epoch += epochsDone
+                        history.append(metrics)
+                        if metrics.sourceAccuracy != nil {
+                            // The trainer has just written the checkpoint for this epoch.
+                            try? RunState(recipeHash: recipe.hash, seed: seed, epochsDone: metrics.epoch, steps: stepOffset + stepCount, epochs: history)
+                                .save(stateURL)
+                        }
+                        events(.training(.epochFinished(metrics)))
+                    } else {
+                        events(.training(event))
+                    }
+                })
+        } catch let error as TrainingError {
+            failure = error
+        }
+
+        // Final evaluation (also after a failure: the model holds the last good step).
+        let model = prepared.model
+        func report(_ split: DomainSplit) -> ClassificationReport? {
+            guard let y = split.y else { return nil }
+            return ClassificationReport(predictions: model.predict(split.x), labels: y, classCount: model.classCount)
+        }
+        let sourceReport = result?.finalSource ?? report(evaluationSource)!
+        let targetReport = result.map { $0.finalTarget } ?? report(evaluationTarget)
+        if measure { events(.phase("measuring divergences after training")) }
+        let afterDivergence = measure ? featureDivergences(model, sourceSample, targetSample, seed: seed) : DivergenceValues()
+        // Unsupervised selection scores (You et al. 2019 DEV; target entropy); no target label is used.
+        var selection = SelectionScores(sourceValidation: sourceReport.accuracy)
+        if recipe.selection.rules.contains(.entropy) {
+            selection.entropy = ModelSelection.meanEntropy(logits: model.logits(dataset.target.x))
+        }
+        if recipe.selection.rules.contains(.dev), let validation = dataset.sourceValidation, let labels = validation.y, validation.count >= 2 {
+            var rng = SeededGenerator(seed: seed).fork("dev-samples")
+            let trainRows = Array(rng.permutation(dataset.source.count).prefix(2 * samples))
+            let targetRows = Array(rng.permutation(dataset.target.count).prefix(2 * samples))
+            let validationRows = Array(rng.permutation(validation.count).prefix(2 * samples))
+            let validationX = validation.x.gathering(rows: validationRows)
+            selection.dev = ModelSelection.deepEmbeddedValidation(
+                sourceTrainingFeatures: model.representation(dataset.source.x.gathering(rows: trainRows)),
+                sourceValidationFeatures: model.representation(validationX), sourceValidationLogits: model.logits(validationX),
+                sourceValidationLabels: validationRows.map { labels[$0] },
+                targetFeatures: model.representation(dataset.target.x.gathering(rows: targetRows))).risk
+        }
+
+        var baseline: Double?
+        if recipe.evaluation.sourceOnlyBaseline && !recipe.strategies.isEmpty && failure == nil {
+            events(.phase("training the source-only baseline"))
+            var plain = recipe
+            plain.strategies = []
+            let base = try Runner(recipe: plain, registry: registry).prepare(seed: seed)
+            let baseResult = try Trainer(model: base.model, dataset: base.dataset, configuration: base.configuration, strategies: []).run(shouldStop: shouldStop)
+            baseline = baseResult.finalTarget?.accuracy
+        }
+
+        let status = failure != nil ? "failed" : (result?.cancelled == true ? "cancelled" : "completed")
+        let runReport = RunReport(
+            dakitVersion: DAKitVersion.string, recipe: recipe.file, recipeName: recipe.name, recipeHash: recipe.hash, task: recipe.task,
+            strategy: recipe.strategyLabel, seed: seed, overrides: overrides, status: status, error: failure.map { "\($0)" },
+            sourceAccuracy: sourceReport.accuracy, targetAccuracy: targetReport?.accuracy, sourceMacroF1: sourceReport.macroF1,
+            targetMacroF1: targetReport?.macroF1, source: sourceReport, target: targetReport, sourceOnlyTargetAccuracy: baseline,
+            epochs: history, steps: stepOffset + (result?.steps ?? stepCount),
+            divergences: measure
+                ? DivergenceReport(input: inputDivergence, before: beforeDivergence, after: afterDivergence, samples: min(sourceRows.count, targetRows.count))
+                : nil,
+            selection: selection,
+            dataset: RunReport.DatasetSummary(
+                shift: dataset.shiftDescription, classNames: dataset.classNames, sourceCount: dataset.source.count,
+                targetCount: dataset.target.count, sourceEvaluation: result?.sourceEvaluationSplit ?? (dataset.sourceValidation == nil ? "source" : "sourceValidation"),
+                targetEvaluation: result?.targetEvaluationSplit ?? (dataset.targetTest == nil ? "target" : "targetTest"),
+                grantedTargetLabels: result?.grantedTargetLabels ?? 0),
+            wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved)
+        try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
+        try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
+        if let failure { throw failure }
+        return runReport
+    }
+
+    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+    /// Divergences between two samples (rows), as the recipe asks.
+    func divergences(_ source: Tensor, _ target: Tensor, seed: UInt64) -> DivergenceValues {
+        let s = source.rank > 2 ? source.reshaped([source.shape[0], source.count / source.shape[0]]) : source
+        let t = target.rank > 2 ? target.reshaped([target.shape[0], target.count / target.shape[0]]) : target
+        var values = DivergenceValues()
+        let wanted = Set(recipe.evaluation.divergences)
+        if wanted.contains(.mmd) {
+            values.mmd = Double(MMD.value(source: s, target: t, kernel: .gaussian(.median(multipliers: [1])), estimator: .unbiased))
+        }
+        if wanted.contains(.coral) { values.coral = Double(CORAL.distance(source: s, target: t)) }
+        if wanted.contains(.pad) { values.pad = ProxyADistance.estimate(source: s, target: t, seed: seed).distance }
+        return values
+    }
+
+    func featureDivergences(_ model: AdaptationModel, _ source: Tensor, _ target: Tensor, seed: UInt64) -> DivergenceValues {
+        divergences(model.representation(source, layer: .features), model.representation(target, layer: .features), seed: seed)
+    }
+
+    // MARK: Summary
+
+    /// The one-screen summary printed at the end of `dakit run`.
+    public static func summary(_ r: RunReport) -> String {
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
+        func num(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "—" }
+        var lines: [String] = []
+        lines.append("\(r.recipeName) · strategy \(r.strategy) · seed \(r.seed) · recipe \(r.recipeHash) · \(r.status)")
+        lines.append("data: \(r.dataset.shift); \(r.dataset.sourceCount) source / \(r.dataset.targetCount) target training samples")
+        lines.append("")
+        lines.append("            accuracy   macro-F1")
+        lines.append("  source" + pct(r.sourceAccuracy).leftPadded(12) + num(r.sourceMacroF1).leftPadded(11) + "   (\(r.dataset.sourceEvaluation))")
+        lines.append("  target" + pct(r.targetAccuracy).leftPadded(12) + num(r.targetMacroF1).leftPadded(11) + "   (\(r.dataset.targetEvaluation ?? "no labels"))")
+        if let base = r.sourceOnlyTargetAccuracy {
+            let gain = r.targetAccuracy.map { String(format: "%+.1f points", ($0 - base) * 100) } ?? "—"
+            lines.append("  source-only baseline, target: \(pct(base))  → gain \(gain)")
+        }
+        if let d = r.divergences {
+            lines.append("")
+            lines.append("  divergence   input    before   after  (features, \(d.samples) samples per domain)")
+            for (name, pick) in [("MMD²", \DivergenceValues.mmd), ("CORAL", \DivergenceValues.coral), ("PAD", \DivergenceValues.pad)] {
+                guard d.input[keyPath: pick] != nil else { continue }
+                lines.append("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + num(d.input[keyPath: pick]).leftPadded(8)
+                    + num(d.before[keyPath: pick]).leftPadded(9) + num(d.after[keyPath: pick]).leftPadded(8))
+            }
+        }
+        lines.append("")
+        lines.append("  selection: source validation \(pct(r.selection.sourceValidation)), target entropy \(num(r.selection.entropy))"
+            + (r.selection.dev.map { ", DEV \(String(format: "%.4f", $0))" } ?? ""))
+        lines.append(String(format: "  %d epochs, %d steps, %.1f s (training %.1f s)", r.epochs.count, r.steps, r.wallSeconds, r.trainSeconds))
+        if let error = r.error { lines.append("  error: \(error)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Progress of a run on disk, beside its checkpoint: what `--resume` continues from.
+struct RunState: Codable {
+    var recipeHash: String
+    var seed: UInt64
+    var epochsDone: Int
+    var steps: Int
+    var epochs: [EpochMetrics]
+
+    static func load(_ url: URL) throws -> RunState { try JSONDecoder().decode(RunState.self, from: Data(contentsOf: url)) }
+    func save(_ url: URL) throws { try writeAtomically(try JSONEncoder().encode(self), to: url) }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+extension Recipe {
+    /// The location of a dotted key in the recipe, for errors raised after validation.
+    func locationOf(_ path: String) -> RecipeLocation {
+        RecipeLocation(file: file, line: locations[path] ?? 0)
+    }
+}

@@ -1,0 +1,42 @@
+import Adaptation
+import ArgumentParser
+import Experiments
+import Foundation
+
+/// `dakit compare`: run recipes × strategies × seeds in parallel processes and summarise them.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run recipes (or a grid) over seeds in parallel processes; write summary.md/.csv/.json and SVG plots.",
+        discussion: """
+            Every recipe × sweep value × seed becomes one `dakit run` in its own process; source-only and target-only \
+            baselines are added per task. --plan prints one self-contained command per run (for a Slurm job array or GNU \
+            parallel) and --collect DIR aggregates finished runs. Runs whose report.json is complete are not run again.
+            """)
+
+    @Argument(help: "Recipes to compare (each names its strategies).") var recipes: [String] = []
+    @Option(help: "A grid file: recipes, a sweep of one key, extra tasks, seeds.") var grid: String?
+    @Option(help: "Seeds 0..<N for every run (default: the recipe's or grid's seeds).") var seeds: Int?
+    @Option(help: "Runs at a time.") var jobs: Int = 2
+    @Option(help: "Output folder (default: runs/compare-<name>).") var out: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a value in every recipe: key.path=value (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+    @Flag(help: "Print one command per run instead of running them (and write plan.json).") var plan = false
+    @Option(help: "Only aggregate the finished runs in this folder.") var collect: String?
+    @Flag(inversion: .prefixedNo, help: "Add source-only and target-only runs per task.") var baselines = true
+
+    func validate() throws {
+        if collect == nil && grid == nil && recipes.isEmpty { throw ValidationError("give recipes, --grid FILE or --collect DIR") }
+        if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+    }
+
+    func run() throws {
+        let code = CompareTool.main(
+            CompareToolOptions(
+                recipes: recipes, grid: grid, seeds: seeds, jobs: jobs, output: out, overrides: overrides, planOnly: plan, collect: collect,
+                baselines: baselines),
+            registry: .builtIn)
+        if code != 0 { throw ExitCode(code) }
+    }
+}

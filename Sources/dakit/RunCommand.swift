@@ -1,0 +1,30 @@
+import Adaptation
+import ArgumentParser
+import Experiments
+import Foundation
+
+/// `dakit run RECIPE`: train what a recipe describes and write report.json, checkpoint.h5 and summary.txt.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a recipe: build data, model and strategies, train, write report.json, checkpoint.h5 and a summary.",
+        discussion: """
+            Exit codes: 0 success, 1 the run failed (e.g. a loss became NaN), 2 bad input (recipe error), \
+            130 stopped by Ctrl-C (the checkpoint of the last evaluated epoch is kept; continue with --resume).
+            """)
+
+    @Argument(help: "The recipe (YAML), e.g. Recipes/quickstart.yaml.") var recipe: String
+    @Option(help: "Run only this seed (default: every seed the recipe lists).") var seed: UInt64?
+    @Option(help: "Output folder (default: the recipe's output/seed-N).") var out: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value: key.path=value (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+    @Flag(help: "Only validate the recipe (and build its data, model and strategies); do not train.") var check = false
+    @Flag(help: "Continue from the checkpoint in the output folder.") var resume = false
+
+    func run() throws {
+        let code = RunTool.main(
+            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume),
+            registry: .builtIn)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
