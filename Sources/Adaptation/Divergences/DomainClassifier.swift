@@ -1,0 +1,107 @@
+import Foundation
+import TensorCore
+
+/// An L2-regularised logistic regression that tells source (label 0) from target (label 1)
+/// samples: the domain classifier of the proxy A-distance and of DEV's importance weights.
+///
+/// Features are standardised with the training set's per-feature mean and standard deviation
+/// (a constant feature is left centred, unscaled). Training is deterministic: weights start at
+/// zero and take `iterations` full-batch Adam steps (Kingma & Ba 2015, β = 0.9, 0.999) on
+///
+///     (1/n) Σ_i [log(1 + exp(z_i)) − y_i z_i] + (l2/2) ‖w‖²,   z = x̂ w + b,
+///
+/// which is convex, so the result depends on the data only, not on a seed.
+public struct DomainClassifier: Sendable {
+    public struct Options: Sendable, Equatable {
+        public var iterations: Int
+        public var learningRate: Float
+        /// Weight of (1/2)‖w‖² (the bias is not penalised).
+        public var l2: Float
+
+        public init(iterations: Int = 300, learningRate: Float = 0.05, l2: Float = 1e-3) {
+            precondition(iterations >= 1, "DomainClassifier.Options: iterations \(iterations) must be at least 1")
+            precondition(learningRate > 0, "DomainClassifier.Options: learning rate \(learningRate) must be positive")
+            precondition(l2 >= 0, "DomainClassifier.Options: l2 \(l2) must not be negative")
+            self.iterations = iterations
+            self.learningRate = learningRate
+            self.l2 = l2
+        }
+    }
+
+    /// Per-feature mean and scale of the training features.
+    public let featureMean: Tensor
+    public let featureScale: Tensor
+    /// Weights (d×1) and bias on the standardised features.
+    public let weights: Tensor
+    public let bias: Float
+
+    /// Fits the classifier to `source` (label 0) and `target` (label 1) rows; inputs with more
+    /// than two axes are flattened.
+    public init(source: Tensor, target: Tensor, options: Options = Options()) {
+        let s = DomainClassifier.matrix(source, name: "source")
+        let t = DomainClassifier.matrix(target, name: "target")
+        precondition(
+            s.shape[1] == t.shape[1],
+            "DomainClassifier: source features of shape \(source.shape) and target features of shape \(target.shape) differ in width")
+        precondition(
+            s.shape[0] >= 1 && t.shape[0] >= 1,
+            "DomainClassifier: needs samples of both domains, got \(s.shape[0]) source and \(t.shape[0]) target")
+        let x = Tensor.concatenate([s, t], axis: 0)
+        let n = x.shape[0], d = x.shape[1]
+        let y = Tensor(shape: [n, 1], scalars: [Float](repeating: 0, count: s.shape[0]) + [Float](repeating: 1, count: t.shape[0]))
+
+        let mean = x.mean(axis: 0, keepDims: true)
+        let std = x.variance(axes: [0], keepDims: true).sqrt()
+        let scale = std.map { $0 > 1e-12 ? $0 : 1 }
+        let xs = (x - mean) / scale
+
+        var w = Tensor.zeros([d, 1])
+        var b: Float = 0
+        var mw = Tensor.zeros([d, 1]), vw = Tensor.zeros([d, 1])
+        var mb: Float = 0, vb: Float = 0
+        let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
+        for step in 1...options.iterations {
+            let z = Tensor.matmul(xs, w) + b
+            let residual = (z.sigmoid() - y) / Float(n)  // ∂loss/∂z
+            let gw = Tensor.matmul(xs, residual, transposeA: true) + w * options.l2
+            let gb = residual.sum()
+            mw = mw * beta1 + gw * (1 - beta1)
+            vw = vw * beta2 + gw * gw * (1 - beta2)
+            mb = mb * beta1 + gb * (1 - beta1)
+            vb = vb * beta2 + gb * gb * (1 - beta2)
+            let c1 = 1 - Foundation.pow(beta1, Float(step)), c2 = 1 - Foundation.pow(beta2, Float(step))
+            w = w - (mw / c1) / ((vw / c2).sqrt() + epsilon) * options.learningRate
+            b -= options.learningRate * (mb / c1) / ((vb / c2).squareRoot() + epsilon)
+        }
+        featureMean = mean
+        featureScale = scale
+        weights = w
+        bias = b
+    }
+
+    /// Log-odds log p(target | x) / p(source | x) of each row.
+    public func logits(_ x: Tensor) -> [Float] {
+        let m = DomainClassifier.matrix(x, name: "input")
+        precondition(
+            m.shape[1] == weights.shape[0],
+            "DomainClassifier: input of shape \(x.shape) has \(m.shape[1]) features, the classifier \(weights.shape[0])")
+        return (Tensor.matmul((m - featureMean) / featureScale, weights) + bias).scalars
+    }
+
+    /// p(target | x) of each row.
+    public func targetProbabilities(_ x: Tensor) -> [Float] {
+        logits(x).map { 1 / (1 + Foundation.exp(-$0)) }
+    }
+
+    /// Fraction of rows misclassified, counting a row as target when p(target | x) ≥ 1/2 (log-odds ≥ 0).
+    public func error(source: Tensor, target: Tensor) -> Double {
+        let wrongSource = logits(source).filter { $0 >= 0 }.count
+        let wrongTarget = logits(target).filter { $0 < 0 }.count
+        return Double(wrongSource + wrongTarget) / Double(source.shape[0] + target.shape[0])
+    }
+
+    static func matrix(_ x: Tensor, name: String) -> Tensor {
+        precondition(x.rank >= 2, "DomainClassifier: \(name) features must be N×F (or N×C×H×W), got shape \(x.shape)")
+        return x.rank == 2 ? x : x.reshaped([x.shape[0], -1])
+    }
+}
