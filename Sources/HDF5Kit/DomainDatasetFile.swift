@@ -84,6 +84,23 @@ public enum DomainDatasetFile {
         }
     }
 
+    /// Runs the load-time checks on an in-memory dataset (labels within the class names, no NaN/Inf,
+    /// equal sample shapes), naming `file` and the split in errors.
+    public static func validate(_ dataset: DomainDataset, file: String) throws {
+        let splits: [(String, DomainSplit?)] = [
+            ("/source", dataset.source), ("/target", dataset.target), ("/source/val", dataset.sourceValidation), ("/target/test", dataset.targetTest),
+        ]
+        for (path, split) in splits {
+            guard let split else { continue }
+            try checkFinite(split.x, file: file, path: path + "/x")
+            try LoadedSplit(file: file, path: path, x: split.x, y: split.y).checkLabels(classCount: dataset.classCount)
+            if split.sampleShape != dataset.sampleShape {
+                throw HDF5Error(.typeMismatch, file: file, objectPath: path + "/x",
+                    reason: "samples have shape \(split.sampleShape) but /source/x samples have shape \(dataset.sampleShape)")
+            }
+        }
+    }
+
     // MARK: - Reading and validation
 
     enum LabelRequirement { case required, optional }

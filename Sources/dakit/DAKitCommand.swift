@@ -9,6 +9,8 @@ struct DAKitCommand: ParsableCommand {
         version: DAKitVersion.string,
         subcommands: [
             DemoCommand.self,
+            DataCommand.self,
+            WeightsCommand.self,
             BenchCommand.self,
             RunCommand.self,
             CompareCommand.self,
