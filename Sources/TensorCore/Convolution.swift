@@ -21,30 +21,49 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 }
 
+extension ConvGeometry {
+    /// The output indices j whose input index j·stride − padding + k falls inside 0..<size: every
+    /// other output index reads padding. Lets the kernels run without a bounds test per element.
+    @inlinable
+    func validRange(offset k: Int, size: Int, outputs: Int) -> Range<Int> {
+        let lowNumerator = padding - k
+        let low = lowNumerator <= 0 ? 0 : (lowNumerator + stride - 1) / stride
+        let highNumerator = size - 1 + padding - k
+        let high = highNumerator < 0 ? 0 : Swift.min(outputs, highNumerator / stride + 1)
+        return low < high ? low..<high : low..<low
+    }
+}
+
 extension Tensor {
     /// im2col over the whole batch: a (C·KH·KW) × (N·OH·OW) matrix whose column (n, oh, ow) is
     /// the receptive field of that output position (zeros where it falls in the padding).
     static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry) -> [Float] {
         let columns = g.batch * g.positions
-        var cols = [Float](repeating: 0, count: g.patchSize * columns)
         let (oh, ow, s, p) = (g.outHeight, g.outWidth, g.stride, g.padding)
-        cols.withUnsafeMutableBufferPointer { out in
-            for c in 0..<g.channels {
-                for kh in 0..<g.kernelHeight {
-                    for kw in 0..<g.kernelWidth {
-                        let row = (c * g.kernelHeight + kh) * g.kernelWidth + kw
-                        let rowBase = row * columns
-                        for n in 0..<g.batch {
-                            let plane = x + (n * g.channels + c) * g.height * g.width
-                            let colBase = rowBase + n * g.positions
+        let (h, w, kh, kw) = (g.height, g.width, g.kernelHeight, g.kernelWidth)
+        return uninitializedScalars(g.patchSize * columns) { out in
+            for n in 0..<g.batch {
+                for c in 0..<g.channels {
+                    let plane = x + (n * g.channels + c) * h * w
+                    for u in 0..<kh {
+                        let rows = g.validRange(offset: u, size: h, outputs: oh)
+                        for v in 0..<kw {
+                            let cols = g.validRange(offset: v, size: w, outputs: ow)
+                            let row = (c * kh + u) * kw + v
+                            let dst = out + row * columns + n * g.positions
                             for i in 0..<oh {
-                                let ih = i * s - p + kh
-                                if ih < 0 || ih >= g.height { continue }
-                                let src = plane + ih * g.width
-                                let dst = colBase + i * ow
-                                for j in 0..<ow {
-                                    let iw = j * s - p + kw
-                                    if iw >= 0 && iw < g.width { out[dst + j] = src[iw] }
+                                let line = dst + i * ow
+                                guard rows.contains(i) else {
+                                    line.update(repeating: 0, count: ow)
+                                    continue
+                                }
+                                if cols.lowerBound > 0 { line.update(repeating: 0, count: cols.lowerBound) }
+                                if cols.upperBound < ow { (line + cols.upperBound).update(repeating: 0, count: ow - cols.upperBound) }
+                                let src = plane + (i * s - p + u) * w - p + v
+                                if s == 1 {
+                                    (line + cols.lowerBound).update(from: src + cols.lowerBound, count: cols.count)
+                                } else {
+                                    for j in cols { line[j] = src[j * s] }
                                 }
                             }
                         }
@@ -52,28 +71,34 @@ extension Tensor {
                 }
             }
         }
-        return cols
     }
 
     /// The adjoint of `im2col`: adds every column entry back into the N×C×H×W image it came from.
     static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry) -> [Float] {
         let columns = g.batch * g.positions
-        var image = [Float](repeating: 0, count: g.batch * g.channels * g.height * g.width)
         let (oh, ow, s, p) = (g.outHeight, g.outWidth, g.stride, g.padding)
-        image.withUnsafeMutableBufferPointer { img in
-            for c in 0..<g.channels {
-                for kh in 0..<g.kernelHeight {
-                    for kw in 0..<g.kernelWidth {
-                        let row = (c * g.kernelHeight + kh) * g.kernelWidth + kw
-                        for n in 0..<g.batch {
-                            let planeBase = (n * g.channels + c) * g.height * g.width
-                            let colBase = row * columns + n * g.positions
-                            for i in 0..<oh {
-                                let ih = i * s - p + kh
-                                if ih < 0 || ih >= g.height { continue }
-                                for j in 0..<ow {
-                                    let iw = j * s - p + kw
-                                    if iw >= 0 && iw < g.width { img[planeBase + ih * g.width + iw] += cols[colBase + i * ow + j] }
+        let (h, w, kh, kw) = (g.height, g.width, g.kernelHeight, g.kernelWidth)
+        var image = [Float](repeating: 0, count: g.batch * g.channels * h * w)
+        image.withUnsafeMutableBufferPointer { buffer in
+            guard let img = buffer.baseAddress else { return }
+            // Image-major order: one N·C plane stays in cache while every kernel offset adds into it.
+            for n in 0..<g.batch {
+                for c in 0..<g.channels {
+                    let plane = img + (n * g.channels + c) * h * w
+                    for u in 0..<kh {
+                        let rows = g.validRange(offset: u, size: h, outputs: oh)
+                        for v in 0..<kw {
+                            let colRange = g.validRange(offset: v, size: w, outputs: ow)
+                            if colRange.isEmpty { continue }
+                            let row = (c * kh + u) * kw + v
+                            let src = cols + row * columns + n * g.positions
+                            for i in rows {
+                                let line = src + i * ow
+                                let dst = plane + (i * s - p + u) * w - p + v
+                                if s == 1 {
+                                    for j in colRange { dst[j] += line[j] }
+                                } else {
+                                    for j in colRange { dst[j * s] += line[j] }
                                 }
                             }
                         }
@@ -101,52 +126,84 @@ extension Tensor {
         let cols = input.scalars.withUnsafeBufferPointer { im2col($0.baseAddress!, g) }
         let columns = g.batch * g.positions
         // [O × CKK] · [CKK × N·P] = [O × N·P]
-        var product = [Float](repeating: 0, count: outChannels * columns)
-        gemm(
-            transposeA: false, transposeB: false, m: outChannels, n: columns, k: g.patchSize,
-            a: weight.scalars, lda: g.patchSize, b: cols, ldb: columns, c: &product, beta: 0)
+        let product = weight.scalars.withUnsafeBufferPointer { pw in
+            cols.withUnsafeBufferPointer { pc in
+                uninitializedScalars(outChannels * columns) { out in
+                    gemm(
+                        transposeA: false, transposeB: false, m: outChannels, n: columns, k: g.patchSize,
+                        a: pw.baseAddress!, lda: g.patchSize, b: pc.baseAddress!, ldb: columns, c: out, ldc: columns,
+                        beta: 0)
+                }
+            }
+        }
         let output = regroup(product, outer: outChannels, middle: g.batch, inner: g.positions)
         return (Tensor(shape: [g.batch, outChannels, g.outHeight, g.outWidth], scalars: output), cols)
+    }
+
+    /// Gradients of `conv2d` with respect to its input and weight. With `computeInputGradient`
+    /// false (the input is data that needs no gradient, e.g. the first layer) the input gradient —
+    /// a large GEMM and a col2im — is skipped and `input` is nil.
+    public static func conv2dBackward(
+        outputGradient: Tensor, input inputShape: [Int], weight: Tensor, columns: [Float], stride: Int, padding: Int,
+        computeInputGradient: Bool
+    ) -> (input: Tensor?, weight: Tensor) {
+        let g = ConvGeometry(
+            input: inputShape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
+            stride: stride, padding: padding, operation: "conv2d backward")
+        let outChannels = weight.shape[0]
+        precondition(
+            outputGradient.shape == [g.batch, outChannels, g.outHeight, g.outWidth],
+            "conv2d backward: output gradient of shape \(outputGradient.shape) for an output of shape \([g.batch, outChannels, g.outHeight, g.outWidth])")
+        let total = g.batch * g.positions
+        // N×O×P → O×(N·P)
+        let dOut = regroup(outputGradient.scalars, outer: g.batch, middle: outChannels, inner: g.positions)
+        let dWeight = dOut.withUnsafeBufferPointer { pd in
+            columns.withUnsafeBufferPointer { pc in
+                uninitializedScalars(outChannels * g.patchSize) { out in
+                    gemm(
+                        transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: total,
+                        a: pd.baseAddress!, lda: total, b: pc.baseAddress!, ldb: total, c: out, ldc: g.patchSize,
+                        beta: 0)
+                }
+            }
+        }
+        guard computeInputGradient else { return (nil, Tensor(shape: weight.shape, scalars: dWeight)) }
+        let dCols = weight.scalars.withUnsafeBufferPointer { pw in
+            dOut.withUnsafeBufferPointer { pd in
+                uninitializedScalars(g.patchSize * total) { out in
+                    gemm(
+                        transposeA: true, transposeB: false, m: g.patchSize, n: total, k: outChannels,
+                        a: pw.baseAddress!, lda: g.patchSize, b: pd.baseAddress!, ldb: total, c: out, ldc: total,
+                        beta: 0)
+                }
+            }
+        }
+        let dInput = dCols.withUnsafeBufferPointer { col2im($0.baseAddress!, g) }
+        return (Tensor(shape: inputShape, scalars: dInput), Tensor(shape: weight.shape, scalars: dWeight))
     }
 
     /// Gradients of `conv2d` with respect to its input and weight.
     public static func conv2dBackward(
         outputGradient: Tensor, input inputShape: [Int], weight: Tensor, columns: [Float], stride: Int, padding: Int
     ) -> (input: Tensor, weight: Tensor) {
-        let g = ConvGeometry(
-            input: inputShape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
-            stride: stride, padding: padding, operation: "conv2d backward")
-        let outChannels = weight.shape[0]
-        let total = g.batch * g.positions
-        // N×O×P → O×(N·P)
-        let dOut = regroup(outputGradient.scalars, outer: g.batch, middle: outChannels, inner: g.positions)
-        var dWeight = [Float](repeating: 0, count: outChannels * g.patchSize)
-        gemm(
-            transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: total,
-            a: dOut, lda: total, b: columns, ldb: total, c: &dWeight, beta: 0)
-        var dCols = [Float](repeating: 0, count: g.patchSize * total)
-        gemm(
-            transposeA: true, transposeB: false, m: g.patchSize, n: total, k: outChannels,
-            a: weight.scalars, lda: g.patchSize, b: dOut, ldb: total, c: &dCols, beta: 0)
-        let dInput = dCols.withUnsafeBufferPointer { col2im($0.baseAddress!, g) }
-        return (Tensor(shape: inputShape, scalars: dInput), Tensor(shape: weight.shape, scalars: dWeight))
+        let (dx, dw) = conv2dBackward(
+            outputGradient: outputGradient, input: inputShape, weight: weight, columns: columns, stride: stride,
+            padding: padding, computeInputGradient: true)
+        return (dx!, dw)
     }
 
     /// Swaps the two outer groups of a [A × B × P] buffer into [B × A × P].
     static func regroup(_ source: [Float], outer a: Int, middle b: Int, inner p: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: source.count)
-        source.withUnsafeBufferPointer { s in
-            out.withUnsafeMutableBufferPointer { o in
+        precondition(source.count == a * b * p, "regroup: \(source.count) elements for \(a)×\(b)×\(p)")
+        return source.withUnsafeBufferPointer { s in
+            uninitializedScalars(source.count) { o in
                 for i in 0..<a {
                     for j in 0..<b {
-                        let src = (i * b + j) * p
-                        let dst = (j * a + i) * p
-                        for k in 0..<p { o[dst + k] = s[src + k] }
+                        (o + (j * a + i) * p).update(from: s.baseAddress! + (i * b + j) * p, count: p)
                     }
                 }
             }
         }
-        return out
     }
 
     /// Max pooling over N×C×H×W windows. Returns the output and, per output element, the flat index
@@ -156,28 +213,35 @@ extension Tensor {
             input: input.shape, kernelHeight: kernel, kernelWidth: kernel, stride: stride ?? kernel,
             padding: padding, operation: "maxPool2d")
         let planes = g.batch * g.channels
-        var out = [Float](repeating: 0, count: planes * g.positions)
-        var winners = [Int](repeating: 0, count: planes * g.positions)
-        input.scalars.withUnsafeBufferPointer { x in
-            for plane in 0..<planes {
-                let base = plane * g.height * g.width
-                for i in 0..<g.outHeight {
-                    for j in 0..<g.outWidth {
-                        var best = -Float.infinity
-                        var bestIndex = -1
-                        for kh in 0..<kernel {
-                            let ih = i * g.stride - g.padding + kh
-                            if ih < 0 || ih >= g.height { continue }
-                            for kw in 0..<kernel {
-                                let iw = j * g.stride - g.padding + kw
-                                if iw < 0 || iw >= g.width { continue }
-                                let idx = base + ih * g.width + iw
-                                if bestIndex < 0 || x[idx] > best { best = x[idx]; bestIndex = idx }
+        let total = planes * g.positions
+        var winners = [Int](repeating: -1, count: total)
+        let (oh, ow, s, p, h, w) = (g.outHeight, g.outWidth, g.stride, g.padding, g.height, g.width)
+        let rowRanges = (0..<oh).map { i in Swift.max(0, i * s - p)..<Swift.min(h, i * s - p + kernel) }
+        let colRanges = (0..<ow).map { j in Swift.max(0, j * s - p)..<Swift.min(w, j * s - p + kernel) }
+        let out = input.scalars.withUnsafeBufferPointer { xb in
+            winners.withUnsafeMutableBufferPointer { wb in
+                uninitializedScalars(total) { o in
+                    guard let x = xb.baseAddress else { return }
+                    for plane in 0..<planes {
+                        let base = plane * h * w
+                        for i in 0..<oh {
+                            let rows = rowRanges[i]
+                            for j in 0..<ow {
+                                let cols = colRanges[j]
+                                var best = -Float.infinity
+                                var bestIndex = -1
+                                for ih in rows {
+                                    let line = base + ih * w
+                                    for iw in cols where bestIndex < 0 || x[line + iw] > best {
+                                        best = x[line + iw]
+                                        bestIndex = line + iw
+                                    }
+                                }
+                                let k = plane * g.positions + i * ow + j
+                                o[k] = best
+                                wb[k] = bestIndex
                             }
                         }
-                        let o = plane * g.positions + i * g.outWidth + j
-                        out[o] = best
-                        winners[o] = bestIndex
                     }
                 }
             }

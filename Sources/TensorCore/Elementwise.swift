@@ -42,15 +42,47 @@ extension Tensor {
         }
     }
 
+    /// An array of `count` elements written by `body`, which must set every one of them (skips the
+    /// zero-fill of `Array(repeating:count:)`).
+    @inlinable
+    static func uninitializedScalars(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { body(buffer.baseAddress!) }
+            initialized = count
+        }
+    }
+
+    /// When `small` broadcast to `big` varies along one contiguous run of axes only, its layout
+    /// inside `big` as (outer, middle, inner): element (o, m, i) of `big`, in row-major order, reads
+    /// element m of `small`. Covers bias rows ([N, F] with [F]), columns ([N, 1]) and channel
+    /// biases ([N, C, H, W] with [1, C, 1, 1]). nil when the varying axes are not contiguous.
+    @usableFromInline
+    static func blockLayout(of small: [Int], in big: [Int]) -> (outer: Int, middle: Int, inner: Int)? {
+        let offset = big.count - small.count
+        guard offset >= 0 else { return nil }
+        var first = -1
+        var last = -1
+        for (k, size) in small.enumerated() where size != 1 {
+            guard size == big[k + offset] else { return nil }
+            if first < 0 { first = k + offset }
+            guard last < 0 || last == k + offset - 1 else { return nil }
+            last = k + offset
+        }
+        guard first >= 0 else { return (big.reduce(1, *), 1, 1) }
+        let outer = big[..<first].reduce(1, *)
+        let middle = big[first...last].reduce(1, *)
+        let inner = big[(last + 1)...].reduce(1, *)
+        return (outer, middle, inner)
+    }
+
     /// Combines two tensors element-wise with broadcasting.
     @inlinable
     public static func zip(_ a: Tensor, _ b: Tensor, operation: String, _ f: (Float, Float) -> Float) -> Tensor {
         if a.shape == b.shape {
-            var out = [Float](repeating: 0, count: a.count)
-            a.scalars.withUnsafeBufferPointer { pa in
+            let out = a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { po in
-                        for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
+                    uninitializedScalars(pa.count) { po in
+                        for i in 0..<pa.count { po[i] = f(pa[i], pb[i]) }
                     }
                 }
             }
@@ -58,35 +90,49 @@ extension Tensor {
         }
         let shape = broadcastShape(a.shape, b.shape, operation: operation)
         let count = shape.reduce(1, *)
-        var out = [Float](repeating: 0, count: count)
-        if b.count == 1 {
+        if b.count == 1 && a.count == count {
             let s = b.scalars[0]
-            a.scalars.withUnsafeBufferPointer { pa in
-                out.withUnsafeMutableBufferPointer { po in
-                    for i in 0..<count { po[i] = f(pa[i], s) }
-                }
+            let out = a.scalars.withUnsafeBufferPointer { pa in
+                uninitializedScalars(count) { po in for i in 0..<count { po[i] = f(pa[i], s) } }
             }
             return Tensor(shape: shape, scalars: out)
         }
-        if a.count == 1 {
+        if a.count == 1 && b.count == count {
             let s = a.scalars[0]
-            b.scalars.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { po in
-                    for i in 0..<count { po[i] = f(s, pb[i]) }
+            let out = b.scalars.withUnsafeBufferPointer { pb in
+                uninitializedScalars(count) { po in for i in 0..<count { po[i] = f(s, pb[i]) } }
+            }
+            return Tensor(shape: shape, scalars: out)
+        }
+        // Block fast paths: one operand is full, the other varies along one contiguous run of axes.
+        if a.count == count, let (outer, middle, inner) = blockLayout(of: b.shape, in: shape) {
+            let out = a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    uninitializedScalars(count) { po in
+                        var base = 0
+                        for _ in 0..<outer {
+                            for m in 0..<middle {
+                                let bv = pb[m]
+                                for i in 0..<inner { po[base + i] = f(pa[base + i], bv) }
+                                base += inner
+                            }
+                        }
+                    }
                 }
             }
             return Tensor(shape: shape, scalars: out)
         }
-        // Trailing-block fast path: b repeats along the leading axes of a (bias rows).
-        if a.count == count, isTrailingBlock(b.shape, of: shape) {
-            let block = b.count
-            a.scalars.withUnsafeBufferPointer { pa in
+        if b.count == count, let (outer, middle, inner) = blockLayout(of: a.shape, in: shape) {
+            let out = a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { po in
+                    uninitializedScalars(count) { po in
                         var base = 0
-                        while base < count {
-                            for j in 0..<block { po[base + j] = f(pa[base + j], pb[j]) }
-                            base += block
+                        for _ in 0..<outer {
+                            for m in 0..<middle {
+                                let av = pa[m]
+                                for i in 0..<inner { po[base + i] = f(av, pb[base + i]) }
+                                base += inner
+                            }
                         }
                     }
                 }
@@ -97,6 +143,7 @@ extension Tensor {
         let sb = broadcastStrides(b.shape, to: shape)
         let rank = shape.count
         var index = [Int](repeating: 0, count: rank)
+        var out = [Float](repeating: 0, count: count)
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
@@ -134,10 +181,9 @@ extension Tensor {
     /// Applies `f` to every element.
     @inlinable
     public func map(_ f: (Float) -> Float) -> Tensor {
-        var out = [Float](repeating: 0, count: count)
-        scalars.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { o in
-                for i in 0..<o.count { o[i] = f(p[i]) }
+        let out = scalars.withUnsafeBufferPointer { p in
+            Tensor.uninitializedScalars(p.count) { o in
+                for i in 0..<p.count { o[i] = f(p[i]) }
             }
         }
         return Tensor(shape: shape, scalars: out)
@@ -147,43 +193,53 @@ extension Tensor {
     /// (used by every backward rule of a broadcasting operation).
     public func unbroadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
-        if target.reduce(1, *) == count { return reshaped(target) }
         precondition(
-            Tensor.broadcastShape(target, shape, operation: "unbroadcast") == shape,
+            Tensor.validateBroadcast(target, shape, operation: "unbroadcast") == nil
+                && Tensor.broadcastShape(target, shape, operation: "unbroadcast") == shape,
             "unbroadcast: shape \(target) does not broadcast to \(shape)")
-        var out = [Float](repeating: 0, count: target.reduce(1, *))
-        if target.reduce(1, *) == 1 {
-            var total: Float = 0
-            for v in scalars { total += v }
-            return Tensor(shape: target, scalars: [total])
-        }
-        if Tensor.isTrailingBlock(target, of: shape) {
-            let block = out.count
+        let targetCount = target.reduce(1, *)
+        if targetCount == count { return reshaped(target) }
+        if let (outer, middle, inner) = Tensor.blockLayout(of: target, in: shape) {
+            var out = [Float](repeating: 0, count: targetCount)
             scalars.withUnsafeBufferPointer { p in
                 out.withUnsafeMutableBufferPointer { o in
                     var base = 0
-                    while base < p.count {
-                        for j in 0..<block { o[j] += p[base + j] }
-                        base += block
+                    for _ in 0..<outer {
+                        if inner == 1 {
+                            for m in 0..<middle { o[m] += p[base + m] }
+                            base += middle
+                            continue
+                        }
+                        for m in 0..<middle {
+                            var total: Float = 0
+                            for i in 0..<inner { total += p[base + i] }
+                            o[m] += total
+                            base += inner
+                        }
                     }
                 }
             }
             return Tensor(shape: target, scalars: out)
         }
+        var out = [Float](repeating: 0, count: targetCount)
         let st = Tensor.broadcastStrides(target, to: shape)
         let rank = shape.count
         var index = [Int](repeating: 0, count: rank)
         var it = 0
-        for i in 0..<count {
-            out[it] += scalars[i]
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                it += st[axis]
-                if index[axis] < shape[axis] { break }
-                it -= st[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
+        scalars.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<p.count {
+                    o[it] += p[i]
+                    var axis = rank - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        it += st[axis]
+                        if index[axis] < shape[axis] { break }
+                        it -= st[axis] * shape[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
             }
         }
         return Tensor(shape: target, scalars: out)

@@ -310,8 +310,8 @@ extension Variable {
         return Variable(value: y, operation: "conv2d", inputs: [input, weight]) { g in
             let (dx, dw) = Tensor.conv2dBackward(
                 outputGradient: g, input: inputShape, weight: weight.value, columns: columns,
-                stride: stride, padding: padding)
-            return [input.requiresGradient ? dx : nil, dw]
+                stride: stride, padding: padding, computeInputGradient: input.requiresGradient)
+            return [dx, weight.requiresGradient ? dw : nil]
         }
     }
 
@@ -320,7 +320,13 @@ extension Variable {
         let shape = self.shape
         return Variable(value: y, operation: "maxPool2d", inputs: [self]) { g in
             var dx = [Float](repeating: 0, count: shape.reduce(1, *))
-            for (o, i) in winners.enumerated() where i >= 0 { dx[i] += g.scalars[o] }
+            dx.withUnsafeMutableBufferPointer { d in
+                g.scalars.withUnsafeBufferPointer { gb in
+                    winners.withUnsafeBufferPointer { wb in
+                        for o in 0..<wb.count where wb[o] >= 0 { d[wb[o]] += gb[o] }
+                    }
+                }
+            }
             return [Tensor(shape: shape, scalars: dx)]
         }
     }
