@@ -278,7 +278,8 @@ public final class Trainer {
                     batch.lambda = term.schedule.value(progress: p)
                     guard let inner = term.strategy.innerStep(batch, context: context) else { continue }
                     let (value, grads) = valueWithGradients { inner.loss }
-                    guard value.scalar.isFinite, grads.norm.isFinite else {
+                    let innerGroup = [ParameterGroup(name: "inner", parameters: inner.parameters.map(\.parameter))]
+                    guard value.scalar.isFinite, firstNonFiniteGradient(grads, groups: innerGroup) == nil else {
                         try? saveCheckpoint(step: step, reason: "non-finite inner step")
                         throw TrainingError.nonFinite(step: step, strategy: term.label, term: value.scalar.isFinite ? "innerGradient" : "innerLoss")
                     }
@@ -324,12 +325,14 @@ public final class Trainer {
                 if let total {
                     losses["total", default: 0] += Double(total.value.scalar)
                     var (_, grads) = valueWithGradients { total }
-                    let norm = grads.norm
-                    guard norm.isFinite else {
+                    if let bad = firstNonFiniteGradient(grads, groups: groups) {
                         try? saveCheckpoint(step: step, reason: "non-finite gradient")
-                        throw TrainingError.nonFinite(step: step, strategy: "total", term: "gradient")
+                        throw TrainingError.nonFinite(step: step, strategy: "total", term: "gradient of \(bad)")
                     }
-                    if let limit = configuration.maxGradientNorm, norm > limit { grads.scale(by: limit / norm) }
+                    if let limit = configuration.maxGradientNorm {
+                        let norm = gradientNorm(grads, groups: groups)
+                        if norm > Double(limit) { grads.scale(by: Float(Double(limit) / norm)) }
+                    }
                     optimizer.step(groups, gradients: grads)
                 }
                 step += 1
@@ -362,6 +365,31 @@ public final class Trainer {
             finalTarget: targetEvaluation.flatMap { report($0.split) }, sourceEvaluationSplit: sourceEvaluation.name,
             targetEvaluationSplit: targetEvaluation?.name, grantedTargetLabels: granted.count, cancelled: cancelled,
             wallSeconds: seconds(started.duration(to: clock.now)))
+    }
+
+    /// Path of the first parameter whose gradient holds a NaN or Inf (checked element-wise, so a
+    /// large but finite gradient is not mistaken for an overflow of its norm).
+    private func firstNonFiniteGradient(_ grads: Gradients, groups: [ParameterGroup]) -> String? {
+        for group in groups {
+            for parameter in group.parameters {
+                guard let g = grads[parameter], !g.isFinite else { continue }
+                let named = state.first { $0.parameter === parameter }
+                return named?.path ?? "a parameter of shape \(parameter.shape)"
+            }
+        }
+        return nil
+    }
+
+    /// Global L2 norm, accumulated in Double.
+    private func gradientNorm(_ grads: Gradients, groups: [ParameterGroup]) -> Double {
+        var total = 0.0
+        for group in groups {
+            for parameter in group.parameters {
+                guard let g = grads[parameter] else { continue }
+                for v in g.scalars { total += Double(v) * Double(v) }
+            }
+        }
+        return total.squareRoot()
     }
 
     private func seconds(_ d: Duration) -> Double {

@@ -53,7 +53,7 @@ public func pseudoLabelLoss(targetLogits: Variable, pseudoLabels: [Int?]) -> Var
 /// Adaptation for Semantic Segmentation via Class-Balanced Self-Training").
 ///
 /// Schedule: the first `warmup` share of training (default 0.3) uses no pseudo-labels (source
-/// training only); the rest is split into `rounds` equal rounds (default 5). At the first epoch
+/// training only); the rest is split into `rounds` equal rounds (default 10). At the first epoch
 /// boundary of each round the whole target pool is predicted (inference mode) and relabelled:
 /// - `selection: threshold` (default): keep rows with max softmax ≥ `threshold` (0.9);
 /// - `selection: classBalanced`: keep the top fraction per predicted class, the fraction growing
@@ -81,7 +81,7 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
     public private(set) var round = -1
 
     public init(
-        rounds: Int = 5, warmup: Float = 0.3, selection: Selection = .threshold, threshold: Float = 0.9, initialFraction: Float = 0.2,
+        rounds: Int = 10, warmup: Float = 0.3, selection: Selection = .threshold, threshold: Float = 0.9, initialFraction: Float = 0.2,
         fractionStep: Float = 0.2, maxFraction: Float = 0.8
     ) {
         precondition(rounds > 0, "selfTraining: rounds \(rounds) must be positive")
@@ -142,7 +142,7 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
             summary: "Rounds of pseudo-labelling the target pool (confidence threshold or class-balanced growing fraction), CE on kept target rows.",
             paper: "Lee, ICML-W 2013 (Pseudo-Label); Zou et al., ECCV 2018 (class-balanced self-training)",
             options: [
-                StrategyOptionSpec("rounds", default: .number(5), "number of relabelling rounds after the warm-up"),
+                StrategyOptionSpec("rounds", default: .number(10), "number of relabelling rounds after the warm-up"),
                 StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first round (no pseudo-labels)"),
                 StrategyOptionSpec("selection", default: .string("threshold"), "threshold | classBalanced"),
                 StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)"),
@@ -152,7 +152,7 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
             ]
         ) { options, _ in
             let owner = options.owner
-            let rounds = try options.int("rounds", default: 5)
+            let rounds = try options.int("rounds", default: 10)
             guard rounds > 0 else { throw StrategyError.invalidValue(strategy: owner, key: "rounds", message: "must be positive, got \(rounds)") }
             let warmup = try options.float("warmup", default: 0.3)
             guard warmup >= 0 && warmup < 1 else {

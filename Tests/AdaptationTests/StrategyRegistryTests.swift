@@ -1,0 +1,62 @@
+import Adaptation
+import NN
+import TensorCore
+import XCTest
+
+final class StrategyRegistryTests: XCTestCase {
+    private let context = StrategyContext(featureSize: 15, classCount: 2, rng: SeededGenerator(seed: 0))
+
+    func testBuiltInNamesAndDefaults() throws {
+        let registry = StrategyRegistry.builtIn
+        for name in ["sourceOnly", "targetOnly", "fineTune", "dann", "domainConfusion", "mmd", "ddc", "dan", "selfTraining", "coral", "entropyMinimization"] {
+            let entry = try registry.entry(named: name)
+            XCTAssertFalse(entry.paper.isEmpty, name)
+            _ = try registry.make(name, options: StrategyOptions(), context: context)
+        }
+        XCTAssertEqual(try registry.entry(named: "dann").defaultSchedule, .dannRamp(gamma: 10))
+        XCTAssertEqual(try registry.entry(named: "ddc").defaultWeight, 0.25)
+        let dann = try registry.make("dann", options: StrategyOptions(), context: context) as! DANNStrategy
+        XCTAssertEqual(dann.discriminator.hidden, [30], "narrow features: one hidden layer of 2d units")
+        let wide = try registry.make(
+            "dann", options: StrategyOptions(), context: StrategyContext(featureSize: 512, classCount: 31, rng: SeededGenerator(seed: 0)))
+        XCTAssertEqual((wide as! DANNStrategy).discriminator.hidden, [1024, 1024])
+        let mmd = try registry.make("mmd", options: StrategyOptions(), context: context) as! MMDStrategy
+        XCTAssertEqual(mmd.kernel, .gaussian(.mean(multipliers: [0.25, 0.5, 1, 2, 4])))
+        XCTAssertEqual(mmd.estimator, .unbiased)
+        let dan = try registry.make("dan", options: StrategyOptions(), context: context) as! MMDStrategy
+        XCTAssertEqual(dan.layers, [.features, .logits])
+        XCTAssertEqual(dan.estimator, .linear)
+    }
+
+    func testErrorsNameTheProblemAndSuggest() {
+        let registry = StrategyRegistry.builtIn
+        XCTAssertThrowsError(try registry.make("dannn", options: StrategyOptions(), context: context)) { error in
+            XCTAssertEqual(error as? StrategyError, .unknownStrategy(name: "dannn", suggestion: "dann"))
+        }
+        XCTAssertThrowsError(try registry.make("mmd", options: StrategyOptions(["estimater": .string("linear")]), context: context)) { error in
+            XCTAssertEqual(error as? StrategyError, .unknownOption(strategy: "mmd", key: "estimater", suggestion: "estimator"))
+            XCTAssertTrue("\(error)".contains("did you mean 'estimator'"))
+        }
+        XCTAssertThrowsError(try registry.make("selfTraining", options: StrategyOptions(["threshold": .string("high")]), context: context)) {
+            error in
+            guard case .wrongType(let s, let key, _, _)? = error as? StrategyError else { return XCTFail("\(error)") }
+            XCTAssertEqual([s, key], ["selfTraining", "threshold"])
+        }
+        XCTAssertThrowsError(try registry.make("mmd", options: StrategyOptions(["kernel": .string("gausian")]), context: context)) { error in
+            XCTAssertTrue("\(error)".contains("did you mean 'gaussian'"), "\(error)")
+        }
+        XCTAssertThrowsError(try registry.make("selfTraining", options: StrategyOptions(["rounds": .number(2.5)]), context: context))
+    }
+
+    func testUserRegisteredStrategy() throws {
+        final class Nothing: AdaptationStrategy {
+            let name = "nothing"
+            func loss(_ batch: StrategyBatch, context: ForwardContext) -> StrategyLoss { .zero }
+        }
+        var registry = StrategyRegistry.builtIn
+        registry.register(StrategyEntry(name: "nothing", summary: "test", paper: "none") { _, _ in Nothing() })
+        XCTAssertTrue(registry.names.contains("nothing"))
+        XCTAssertEqual(try registry.makeTerm("nothing", context: context).label, "nothing")
+        XCTAssertFalse(StrategyRegistry.builtIn.names.contains("nothing"), "no hidden global")
+    }
+}
