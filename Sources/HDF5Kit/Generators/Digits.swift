@@ -9,7 +9,8 @@ import TensorCore
 /// second the target (70 % unlabelled adaptation pool, 30 % test). Samples are N×1×8×8 floats in
 /// [0, 1] (pixel counts 0…16 divided by 16). The shift is applied to every target image:
 ///
-/// - `rotation`: rotated by `amount` degrees about the image centre (bilinear, zero outside);
+/// - `rotation`: rotated counter-clockwise (as displayed, row 0 at the top) by `amount` degrees about
+///   the image centre (bilinear, zero outside);
 /// - `inversion`: x → 1 − x (`amount` unused);
 /// - `noise`: additive Gaussian noise of standard deviation `amount`, clipped to [0, 1];
 /// - `blur`: Gaussian blur of standard deviation `amount` pixels (kernel radius ⌈3σ⌉, zero padding);
@@ -118,8 +119,8 @@ public enum DigitsGenerator {
                 for i in 0..<h {
                     for j in 0..<w {
                         let (dy, dx) = (Float(i) - cy, Float(j) - cx)
-                        let sx = (c * dx + s * dy) / zoom + cx
-                        let sy = (-s * dx + c * dy) / zoom + cy
+                        let sx = (c * dx - s * dy) / zoom + cx
+                        let sy = (s * dx + c * dy) / zoom + cy
                         out[base + i * w + j] = bilinear(images.scalars, base: base, h: h, w: w, y: sy, x: sx)
                     }
                 }
