@@ -123,6 +123,7 @@ extension Tensor {
             weight.shape[1] == g.channels,
             "conv2d: input of shape \(input.shape) has \(g.channels) channels but weight \(weight.shape) expects \(weight.shape[1])")
         let outChannels = weight.shape[0]
+        tuneAllocatorForTraining()
         let cols = input.scalars.withUnsafeBufferPointer { im2col($0.baseAddress!, g) }
         let columns = g.batch * g.positions
         // [O × CKK] · [CKK × N·P] = [O × N·P]

@@ -35,17 +35,37 @@ struct BenchSettings: Sendable {
     /// Runs `step` `warmup` times untimed, then `iterations` times timed, and returns the median
     /// step time in milliseconds (the median resists the odd descheduled step).
     func medianMilliseconds(_ step: () throws -> Void) rethrows -> Double {
+        try measure(step).wall
+    }
+
+    /// Like `medianMilliseconds`, and also the median CPU time of the process per step (all
+    /// threads together): on a shared machine the CPU time shows the work done even when the
+    /// wall-clock time includes waiting for a core.
+    func measure(_ step: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
         for _ in 0..<warmup { try step() }
-        var times: [Double] = []
-        times.reserveCapacity(iterations)
+        var wall: [Double] = []
+        var cpu: [Double] = []
         let clock = ContinuousClock()
         for _ in 0..<iterations {
+            let cpuStart = Self.processCPUMilliseconds()
             let elapsed = try clock.measure { try step() }
-            times.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15)
+            cpu.append(Self.processCPUMilliseconds() - cpuStart)
+            wall.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15)
         }
-        times.sort()
-        let mid = times.count / 2
-        return times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+        return (Self.median(wall), Self.median(cpu))
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    /// CPU time used by this process so far, in milliseconds.
+    static func processCPUMilliseconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) * 1e3 + Double(t.tv_nsec) * 1e-6
     }
 }
 
@@ -70,9 +90,9 @@ struct BenchCase: Sendable {
         let a = Tensor.uniform([n, n], low: -1, high: 1, rng: &rng)
         let b = Tensor.uniform([n, n], low: -1, high: 1, rng: &rng)
         var sink: Float = 0
-        let ms = settings.medianMilliseconds { sink += Tensor.matmul(a, b).scalars[0] }
+        let (ms, cpu) = settings.measure { sink += Tensor.matmul(a, b).scalars[0] }
         precondition(sink.isFinite, "sgemm-1024: non-finite result")
-        return BenchResult(msPerStep: ms, gflops: 2 * pow(Double(n), 3) / (ms * 1e6))
+        return BenchResult(msPerStep: ms, gflops: 2 * pow(Double(n), 3) / (ms * 1e6), extra: [("cpu_ms_per_step", cpu)])
     }
 
     static let sgemm1024Direct = BenchCase(
@@ -83,10 +103,10 @@ struct BenchCase: Sendable {
         let a = Tensor.uniform([n, n], low: -1, high: 1, rng: &rng).scalars
         let b = Tensor.uniform([n, n], low: -1, high: 1, rng: &rng).scalars
         var c = [Float](repeating: 0, count: n * n)
-        let ms = a.withUnsafeBufferPointer { pa in
+        let (ms, cpu) = a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    settings.medianMilliseconds {
+                    settings.measure {
                         BLAS.sgemm(
                             m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n,
                             c: pc.baseAddress!, ldc: n)
@@ -94,7 +114,7 @@ struct BenchCase: Sendable {
                 }
             }
         }
-        return BenchResult(msPerStep: ms, gflops: 2 * pow(Double(n), 3) / (ms * 1e6))
+        return BenchResult(msPerStep: ms, gflops: 2 * pow(Double(n), 3) / (ms * 1e6), extra: [("cpu_ms_per_step", cpu)])
     }
 
     static let mlp = BenchCase(
@@ -106,10 +126,10 @@ struct BenchCase: Sendable {
         let batch = 256
         let x = Tensor.uniform([batch, 784], rng: &rng)
         let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
-        let ms = trainingStepMilliseconds(model: model, input: x, labels: labels, settings: settings)
+        let (ms, cpu) = trainingStepMilliseconds(model: model, input: x, labels: labels, settings: settings)
         // Nominal count: forward matmuls, and twice that for the backward pass.
         let forward = 2.0 * Double(batch) * Double(784 * 256 + 256 * 10)
-        return BenchResult(msPerStep: ms, gflops: 3 * forward / (ms * 1e6))
+        return BenchResult(msPerStep: ms, gflops: 3 * forward / (ms * 1e6), extra: [("cpu_ms_per_step", cpu)])
     }
 
     static let cnnLeNet = BenchCase(
@@ -123,21 +143,24 @@ struct BenchCase: Sendable {
         let batch = 128
         let x = Tensor.uniform([batch, 1, 28, 28], rng: &rng)
         let labels = (0..<batch).map { _ in rng.nextInt(below: 10) }
-        let ms = trainingStepMilliseconds(model: model, input: x, labels: labels, settings: settings)
+        let (ms, cpu) = trainingStepMilliseconds(model: model, input: x, labels: labels, settings: settings)
         // conv1: 6×24×24 outputs of 25 MACs; conv2: 16×8×8 outputs of 150 MACs; dense 256·120 + 120·84 + 84·10.
         let macsPerImage = Double(6 * 24 * 24 * 25 + 16 * 8 * 8 * 150 + 256 * 120 + 120 * 84 + 84 * 10)
-        return BenchResult(msPerStep: ms, gflops: 3 * 2 * macsPerImage * Double(batch) / (ms * 1e6))
+        return BenchResult(
+            msPerStep: ms, gflops: 3 * 2 * macsPerImage * Double(batch) / (ms * 1e6), extra: [("cpu_ms_per_step", cpu)])
     }
 
     /// Median time of one full training step: forward in training mode, cross-entropy, backward,
     /// SGD with momentum.
-    static func trainingStepMilliseconds(model: any Layer, input: Tensor, labels: [Int], settings: BenchSettings) -> Double {
+    static func trainingStepMilliseconds(
+        model: any Layer, input: Tensor, labels: [Int], settings: BenchSettings
+    ) -> (wall: Double, cpu: Double) {
         let optimizer = SGD(learningRate: 0.01, momentum: 0.9)
         let context = ForwardContext(mode: .training, rng: SeededGenerator(seed: 4))
         let parameters = model.parameters.map(\.parameter)
         let x = Variable(input)
         var lastLoss: Float = 0
-        let ms = settings.medianMilliseconds {
+        let timing = settings.measure {
             let (loss, gradients) = valueWithGradients {
                 Loss.crossEntropy(logits: model(x, context: context), labels: labels)
             }
@@ -145,7 +168,7 @@ struct BenchCase: Sendable {
             lastLoss = loss.scalar
         }
         precondition(lastLoss.isFinite, "bench: training loss became \(lastLoss)")
-        return ms
+        return timing
     }
 }
 
