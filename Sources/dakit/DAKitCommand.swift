@@ -14,5 +14,7 @@ struct DAKitCommand: ParsableCommand {
             BenchCommand.self,
             RunCommand.self,
             CompareCommand.self,
+            DivergenceCommand.self,
+            StrategiesCommand.self,
         ])
 }
