@@ -15,6 +15,5 @@ struct DAKitCommand: ParsableCommand {
             RunCommand.self,
             CompareCommand.self,
             DivergenceCommand.self,
-            StrategiesCommand.self,
         ])
 }
