@@ -89,8 +89,9 @@ public enum Checkpoint {
         }
         let attributes = try file.root.attributes()
         var metadata: [String: String] = [:]
-        for (key, value) in attributes where key != "parameter_paths" { metadata[key] = value.text }
-        if case .strings(let saved)? = attributes["parameter_paths"] {
+        for (key, value) in attributes where key != "parameter_paths" && key != "keys" { metadata[key] = value.text }
+        // The saved order: DAKit's `parameter_paths`, or `keys` from export_pytorch_weights.py.
+        if case .strings(let saved)? = attributes["parameter_paths"] ?? attributes["keys"] {
             order = saved.filter { tensors[$0] != nil } + order.filter { !saved.contains($0) }
         }
         return (tensors, order, metadata)

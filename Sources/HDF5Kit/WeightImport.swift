@@ -171,7 +171,7 @@ public enum KerasWeights {
             let modelLayers = targets.filter { $0.kind == kind }
             if strict && fileLayers.count != modelLayers.count {
                 throw HDF5Error(.typeMismatch, file: url.path,
-                    reason: "the file has \(fileLayers.count) \(kind.rawValue) layer(s) (\(fileLayers.map(\.name).joined(separator: ", "))) but the model has \(modelLayers.count) (\(modelLayers.map(\.path).joined(separator: ", "))); use strict: false to load the first ones only")
+                    reason: "the file has \(fileLayers.count) \(kind.rawValue) layer(s) (\(fileLayers.map(\.name).joined(separator: ", "))) but the model has \(modelLayers.count) (\(modelLayers.map(\.path).joined(separator: ", "))); to load only the first ones, pass strict: false (dakit weights import: --features-only)")
             }
             for (source, target) in zip(fileLayers, modelLayers) {
                 var permuted = false
@@ -280,11 +280,17 @@ struct ModelLayers {
 /// PyTorch's Linear (out×in) and Conv2d (O×C×KH×KW) already match DAKit's layout. BatchNorm's
 /// `weight`/`bias` are DAKit's `gamma`/`beta` (renamed on load); `num_batches_tracked` is skipped.
 public enum PyTorchWeights {
+    /// - Parameter keyPrefix: prepended to every key of the file (`"features"` loads a bare
+    ///   `nn.Sequential`'s `0.weight` into `features.0.weight`).
     @discardableResult
     public static func load(
-        _ url: URL, into state: [NamedParameter], only: [String]? = nil, strict: Bool = true
+        _ url: URL, into state: [NamedParameter], keyPrefix: String? = nil, only: [String]? = nil, strict: Bool = true
     ) throws -> [String: String] {
-        let (tensors, order, metadata) = try Checkpoint.readAll(from: url)
+        var (tensors, order, metadata) = try Checkpoint.readAll(from: url)
+        if let keyPrefix, !keyPrefix.isEmpty {
+            tensors = Dictionary(uniqueKeysWithValues: tensors.map { ("\(keyPrefix).\($0.key)", $0.value) })
+            order = order.map { "\(keyPrefix).\($0)" }
+        }
         var renamed: [String: Tensor] = [:]
         var renamedOrder: [String] = []
         let batchNormPrefixes = Set(state.map(\.path).filter { $0.hasSuffix(".gamma") || $0 == "gamma" }.map { String($0.dropLast("gamma".count)) })

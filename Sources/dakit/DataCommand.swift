@@ -141,14 +141,15 @@ struct DataImport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Convert CSV or .npy files into the domain dataset layout.",
         discussion: """
+            One HDF5 file per domain (--source a.h5 --target b.h5, each with /x and /y) is merged into the layout. \
             CSV: one sample per line, numbers only (a header line is skipped); the label is the last column unless \
             --label-column says otherwise. .npy: --source-x/--target-x hold inputs (N×…); --source-y/--target-y labels.
             Example: dakit data import --source s.csv --target t.csv -o data.h5
                      dakit data import --source-x xs.npy --source-y ys.npy --target-x xt.npy -o data.h5
             """)
 
-    @Option(help: "Source CSV (features and label).") var source: String?
-    @Option(help: "Target CSV (features, and label unless --target-unlabelled).") var target: String?
+    @Option(help: "Source CSV (features and label), or a source HDF5 file with /x and /y.") var source: String?
+    @Option(help: "Target CSV (features, and label unless --target-unlabelled), or a target HDF5 file with /x (and /y).") var target: String?
     @Option(help: "Label column of the CSV files (0-based; negative counts from the end).") var labelColumn: Int = -1
     @Flag(help: "The target CSV has no label column.") var targetUnlabelled = false
     @Option(help: "Source inputs (.npy).") var sourceX: String?
@@ -171,6 +172,13 @@ struct DataImport: ParsableCommand {
         try reportingHDF5Errors("data import") {
             let sourceSplit: DomainSplit
             let targetSplit: DomainSplit
+            if let source, let target, [source, target].allSatisfy({ $0.hasSuffix(".h5") || $0.hasSuffix(".hdf5") }) {
+                // One HDF5 file per domain (each with /x and /y) → the one-file layout.
+                let dataset = try DomainDatasetFile.load(source: URL(fileURLWithPath: source), target: URL(fileURLWithPath: target))
+                try DomainDatasetFile.save(dataset, to: URL(fileURLWithPath: output))
+                print("wrote \(output): source \(dataset.source.count), target \(dataset.target.count), sample shape \(dataset.sampleShape), \(dataset.classCount) classes")
+                return
+            }
             if let source, let target {
                 sourceSplit = try CSVTable.read(URL(fileURLWithPath: source), labelColumn: labelColumn)
                 targetSplit = try CSVTable.read(URL(fileURLWithPath: target), labelColumn: targetUnlabelled ? nil : labelColumn)

@@ -66,6 +66,7 @@ struct WeightsImport: ParsableCommand {
     @Option(help: "lenet: feature size.") var featureSize: Int = 120
     @Option(help: "Number of classes of the head.") var classes: Int
     @Flag(help: "Import only the feature extractor (the head keeps its initial weights).") var featuresOnly = false
+    @Option(help: "pytorch: prefix added to every state-dict key (e.g. features, for a bare nn.Sequential extractor).") var keyPrefix: String?
     @Option(help: "Seed for the layers that are not imported.") var seed: UInt64 = 0
     @Option(name: .shortAndLong, help: "Output DAKit checkpoint (.h5).") var output: String
 
@@ -106,7 +107,7 @@ struct WeightsImport: ParsableCommand {
                 let mappings = try KerasWeights.load(url, into: roots, inputShape: shape, strict: !featuresOnly)
                 for mapping in mappings { print("  \(mapping)") }
             } else {
-                try PyTorchWeights.load(url, into: state, only: featuresOnly ? ["features"] : nil, strict: true)
+                try PyTorchWeights.load(url, into: state, keyPrefix: keyPrefix, only: featuresOnly ? ["features"] : nil, strict: true)
             }
             try Checkpoint.save(state, to: URL(fileURLWithPath: output), metadata: [
                 "imported_from": url.lastPathComponent, "imported_format": from, "architecture": arch,

@@ -104,6 +104,13 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(byPath["1.beta"], try file.dataset("/1/bias").readTensor())
         XCTAssertEqual(byPath["1.running_var"], try file.dataset("/1/running_var").readTensor())
         XCTAssertEqual(byPath["3.bias"], try file.dataset("/3/bias").readTensor())
+        // A bare nn.Sequential loaded under a prefix, in file order from its `keys` attribute.
+        let prefixed = model.state.map { NamedParameter(path: "features.\($0.path)", parameter: $0.parameter) }
+        for p in prefixed { p.parameter.value = Tensor.zeros(p.parameter.shape) }
+        try PyTorchWeights.load(fixture("pytorch_small.h5"), into: prefixed, keyPrefix: "features")
+        XCTAssertEqual(prefixed.first { $0.path == "features.1.gamma" }?.parameter.value, try file.dataset("/1/weight").readTensor())
+        let (_, order, _) = try Checkpoint.readAll(from: fixture("pytorch_small.h5"))
+        XCTAssertEqual(order.prefix(3), ["0.weight", "0.bias", "1.weight"])
         let wrong = Sequential(Dense(3, 5, rng: &rng), BatchNorm(features: 5), ReLU(), Dense(5, 2, rng: &rng))
         assertThrows(["parameter 0.weight has shape [4, 3] in the file but [5, 3] in the model"]) {
             try PyTorchWeights.load(fixture("pytorch_small.h5"), into: wrong.state)
