@@ -57,7 +57,11 @@ public final class SGD: Optimizer {
             for parameter in group.parameters where !parameter.isFrozen {
                 guard let grad = gradients[parameter] else { continue }
                 let key = ObjectIdentifier(parameter)
-                var v = velocity[key] ?? []
+                precondition(
+                    grad.count == parameter.value.count,
+                    "SGD: gradient of shape \(grad.shape) for a parameter of shape \(parameter.shape)")
+                // Taken out of the dictionary so that updating it in place does not copy it.
+                var v = velocity.removeValue(forKey: key) ?? []
                 let (mu, wd, nest) = (momentum, weightDecay, nesterov)
                 parameter.value.scalars.withUnsafeMutableBufferPointer { theta in
                     grad.scalars.withUnsafeBufferPointer { g in
@@ -120,21 +124,29 @@ public final class Adam: Optimizer {
                 guard let grad = gradients[parameter] else { continue }
                 let key = ObjectIdentifier(parameter)
                 let n = parameter.value.count
-                var state = moments[key] ?? ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n), 0)
+                // Taken out of the dictionary so that updating the moments in place does not copy them.
+                var state = moments.removeValue(forKey: key) ?? ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n), 0)
                 state.t += 1
                 let c1 = 1 - Foundation.pow(beta1, Float(state.t))
                 let c2 = 1 - Foundation.pow(beta2, Float(state.t))
                 let (b1, b2, eps, wd, decoupled) = (beta1, beta2, epsilon, weightDecay, decoupledWeightDecay)
+                precondition(
+                    grad.count == n && state.m.count == n,
+                    "Adam: gradient of shape \(grad.shape) for a parameter of shape \(parameter.shape)")
                 parameter.value.scalars.withUnsafeMutableBufferPointer { theta in
                     grad.scalars.withUnsafeBufferPointer { g in
-                        for i in 0..<n {
-                            var gi = g[i]
-                            if decoupled { theta[i] -= lr * wd * theta[i] } else { gi += wd * theta[i] }
-                            state.m[i] = b1 * state.m[i] + (1 - b1) * gi
-                            state.v[i] = b2 * state.v[i] + (1 - b2) * gi * gi
-                            let mHat = state.m[i] / c1
-                            let vHat = state.v[i] / c2
-                            theta[i] -= lr * mHat / (vHat.squareRoot() + eps)
+                        state.m.withUnsafeMutableBufferPointer { m in
+                            state.v.withUnsafeMutableBufferPointer { v in
+                                for i in 0..<n {
+                                    var gi = g[i]
+                                    if decoupled { theta[i] -= lr * wd * theta[i] } else { gi += wd * theta[i] }
+                                    m[i] = b1 * m[i] + (1 - b1) * gi
+                                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                    let mHat = m[i] / c1
+                                    let vHat = v[i] / c2
+                                    theta[i] -= lr * mHat / (vHat.squareRoot() + eps)
+                                }
+                            }
                         }
                     }
                 }

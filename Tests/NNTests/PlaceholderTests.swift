@@ -1,5 +1,0 @@
-import XCTest
-
-final class NNPlaceholderTests: XCTestCase {
-    func testModuleLoads() {}
-}
