@@ -15,5 +15,6 @@ struct DAKitCommand: ParsableCommand {
             RunCommand.self,
             CompareCommand.self,
             DivergenceCommand.self,
+            StrategiesCommand.self,
         ])
 }
