@@ -6,11 +6,22 @@ import XCTest
 final class CLITests: XCTestCase {
     /// The `dakit` executable built beside this test bundle (skips when it was not built).
     func dakit() throws -> URL {
-        var folder = Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent()
-        for _ in 0..<2 {
-            let candidate = folder.appendingPathComponent("dakit")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            folder = folder.deletingLastPathComponent()
+        // Linux runs the test bundle as an executable (/proc/self/exe); macOS loads it into xctest.
+        let starts = [
+            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle(for: CLITests.self).bundleURL,
+        ]
+        for start in starts {
+            var folder = start.deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = folder.appendingPathComponent("dakit")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                    FileManager.default.isExecutableFile(atPath: candidate.path)
+                {
+                    return candidate
+                }
+                folder = folder.deletingLastPathComponent()
+            }
         }
         throw XCTSkip("the dakit executable is not built beside the tests")
     }
