@@ -41,6 +41,8 @@ struct IndexStream {
 ///     L = CE(source logits, source labels) + Σ_i weight_i · λ_i(p) · strategy_i.loss(batch)
 ///
 /// is minimised over the model and the strategies' joint parameters, with p = step / total steps.
+/// When the recipe grants target labels (`TrainerConfiguration.targetLabels`) and no strategy
+/// consumes them itself, L also gets CE(granted target logits, their labels) at weight 1.
 /// For a strategy with `lambdaPlacement == .insideLoss` (DANN) the term is weight_i · loss and the
 /// strategy puts λ_i(p) inside its graph. The source term is dropped when a strategy does not use
 /// source labels (target-only oracle, fine-tuning on target labels).
@@ -211,6 +213,8 @@ public final class Trainer {
         model.freeze(prefixes: configuration.frozenPrefixes)
 
         let usesSource = terms.allSatisfy { $0.strategy.usesSourceLabels }
+        // Granted target labels that no strategy consumes join the objective as CE(target) (semi-supervised DA).
+        let supervisedTarget = !granted.isEmpty && terms.allSatisfy { $0.strategy.targetLabelNeed == .none }
         let groups = jointGroups()
         let optimizer = configuration.optimizer.make()
         var innerOptimizers: [String: any Optimizer] = [:]
@@ -303,6 +307,15 @@ public final class Trainer {
                     }
                     losses["source.crossEntropy", default: 0] += Double(ce.value.scalar)
                     total = ce
+                }
+                if supervisedTarget, let labelled = batch.labelledTarget {
+                    let ce = Loss.crossEntropy(logits: labelled.outputs.logits, labels: labelled.labels)
+                    guard ce.value.scalar.isFinite else {
+                        try? saveCheckpoint(step: step, reason: "non-finite loss")
+                        throw TrainingError.nonFinite(step: step, strategy: "target", term: "crossEntropy")
+                    }
+                    losses["target.crossEntropy", default: 0] += Double(ce.value.scalar)
+                    total = total.map { $0 + ce } ?? ce
                 }
                 for term in terms {
                     let lambda = term.schedule.value(progress: p)

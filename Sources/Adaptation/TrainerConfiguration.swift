@@ -84,6 +84,8 @@ public struct TrainerConfiguration {
     /// non-finite loss or gradient, so it holds the last good state when training stops).
     public var checkpointPath: URL?
     /// Target labels granted to training (beyond what a strategy such as `targetOnly` asks for).
+    /// Each step draws a batch of granted rows; a strategy that needs them (fineTune) uses them,
+    /// otherwise the trainer adds CE on them to the objective (semi-supervised adaptation).
     public var targetLabels: TargetLabelGrant
     /// Clip the global gradient norm of the joint step to this value (nil: no clipping).
     public var maxGradientNorm: Float?

@@ -155,6 +155,22 @@ final class TrainerBehaviourTests: XCTestCase {
         XCTAssertThrowsError(try Trainer(model: Fixtures.model(seed: 6), dataset: Fixtures.moons(), configuration: none, strategies: [StrategyTerm(FineTuneStrategy())]).run())
     }
 
+    func testGrantedTargetLabelsJoinTheObjective() throws {
+        var configuration = config
+        configuration.targetLabels = .perClass(3)
+        let model = Fixtures.model(seed: 9)
+        let term = try StrategyRegistry.builtIn.makeTerm("mmd", weight: 0.5, schedule: .constant, context: Fixtures.context(model))
+        let result = try Trainer(model: model, dataset: Fixtures.moons(), configuration: configuration, strategies: [term]).run()
+        XCTAssertEqual(result.grantedTargetLabels, 6)
+        for epoch in result.epochs {
+            let l = epoch.losses
+            XCTAssertEqual(l["total"]!, l["source.crossEntropy"]! + l["target.crossEntropy"]! + 0.5 * l["mmd"]!, accuracy: 1e-5)
+        }
+        var unlabelled = Fixtures.moons()
+        unlabelled.target = DomainSplit(x: unlabelled.target.x, y: nil)
+        XCTAssertThrowsError(try Trainer(model: model, dataset: unlabelled, configuration: configuration, strategies: []).run())
+    }
+
     func testCancellationStopsCleanly() throws {
         var polls = 0
         let result = try Trainer(model: Fixtures.model(seed: 7), dataset: Fixtures.moons(), configuration: config, strategies: []).run(shouldStop: {
