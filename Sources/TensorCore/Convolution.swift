@@ -61,7 +61,8 @@ extension Tensor {
                                 if cols.upperBound < ow { (line + cols.upperBound).update(repeating: 0, count: ow - cols.upperBound) }
                                 let src = plane + (i * s - p + u) * w - p + v
                                 if s == 1 {
-                                    (line + cols.lowerBound).update(from: src + cols.lowerBound, count: cols.count)
+                                    // Rows are short (an output row): an inline loop beats a memmove call.
+                                    for j in cols { line[j] = src[j] }
                                 } else {
                                     for j in cols { line[j] = src[j * s] }
                                 }
@@ -223,6 +224,26 @@ extension Tensor {
             winners.withUnsafeMutableBufferPointer { wb in
                 uninitializedScalars(total) { o in
                     guard let x = xb.baseAddress else { return }
+                    if kernel == 2 && s == 2 && p == 0 {
+                        // The common 2×2/2 window without padding: four candidates, first wins ties.
+                        for plane in 0..<planes {
+                            let base = plane * h * w
+                            for i in 0..<oh {
+                                for j in 0..<ow {
+                                    let topLeft = base + 2 * i * w + 2 * j
+                                    var index = topLeft
+                                    var best = x[topLeft]
+                                    if x[topLeft + 1] > best { best = x[topLeft + 1]; index = topLeft + 1 }
+                                    if x[topLeft + w] > best { best = x[topLeft + w]; index = topLeft + w }
+                                    if x[topLeft + w + 1] > best { best = x[topLeft + w + 1]; index = topLeft + w + 1 }
+                                    let k = plane * g.positions + i * ow + j
+                                    o[k] = best
+                                    wb[k] = index
+                                }
+                            }
+                        }
+                        return
+                    }
                     for plane in 0..<planes {
                         let base = plane * h * w
                         for i in 0..<oh {
