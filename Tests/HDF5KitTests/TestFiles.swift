@@ -1,12 +1,23 @@
 import Foundation
 import XCTest
 
-/// A fresh temporary folder per test.
-func makeTemporaryFolder(_ name: String = #function) throws -> URL {
-    let clean = name.filter { $0.isLetter || $0.isNumber }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-hdf5-\(clean)-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+extension XCTestCase {
+    /// A fresh temporary folder for this test, removed when the test ends.
+    func makeTemporaryFolder(_ name: String = #function) throws -> URL {
+        let clean = name.filter { $0.isLetter || $0.isNumber }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-hdf5-\(clean)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock {
+            // A read-only subfolder must become writable again before it can be removed.
+            if let items = FileManager.default.enumerator(atPath: url.path) {
+                for case let item as String in items {
+                    try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.appendingPathComponent(item).path)
+                }
+            }
+            try? FileManager.default.removeItem(at: url)
+        }
+        return url
+    }
 }
 
 /// The committed fixture files (made by h5py; see Tests/Fixtures/make_fixtures.py).
