@@ -1,0 +1,187 @@
+import Adaptation
+import Experiments
+import Foundation
+import HDF5Kit
+import XCTest
+
+/// Runs the built `dakit` binary on tiny recipes and checks exit codes, files and numbers.
+final class CommandLineTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-cli-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The `dakit` executable next to the test bundle (same build folder).
+    static func dakit() throws -> URL {
+        var candidates: [URL] = []
+        for base in [Bundle.main.executableURL, Bundle.main.bundleURL, Bundle(for: CommandLineTests.self).bundleURL].compactMap({ $0 }) {
+            var folder = base.deletingLastPathComponent()
+            for _ in 0..<3 {
+                candidates.append(folder.appendingPathComponent("dakit"))
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw XCTSkip("dakit binary not found next to the tests (looked at \(candidates.map(\.path)))")
+        }
+        return found
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func dakit(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = try Self.dakit()
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static let tiny = """
+        name: tiny-dann
+        task: tiny-moons
+        data:
+          generator: moons
+          rotation: 30
+          samples_per_class: 40
+          test_samples_per_class: 60
+        model:
+          hidden: [8]
+        strategies:
+          - name: dann
+            schedule: dann
+        optimizer:
+          lr: 0.05
+        schedule: dann
+        epochs: 6
+        batch_size: 20
+        seeds: [0]
+        evaluation:
+          every: 2
+          divergence_samples: 60
+        output: out/tiny
+        """
+
+    func write(_ text: String, _ name: String) throws -> String {
+        try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        return name
+    }
+
+    func testRunWritesReportCheckpointAndSummaryWithConsistentNumbers() throws {
+        let recipe = try write(Self.tiny, "tiny.yaml")
+        let result = try dakit(["run", recipe, "--seed", "3", "--out", "run1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let folder = directory.appendingPathComponent("run1")
+        for file in ["report.json", "checkpoint.h5", "summary.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), file)
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report.json"))) as! [String: Any]
+        XCTAssertEqual(json["strategy"] as? String, "dann")
+        XCTAssertEqual(json["seed"] as? Int, 3)
+        XCTAssertEqual(json["recipe"] as? String, "tiny.yaml")
+        XCTAssertNotNil(json["divergences"])
+        let report = try RunReport.load(folder.appendingPathComponent("report.json"))
+        XCTAssertEqual(report.status, "completed")
+        XCTAssertEqual(report.epochs.count, 6)
+        XCTAssertEqual(report.epochs.compactMap(\.sourceAccuracy).count, 3, "evaluated every 2 epochs")
+        XCTAssertEqual(report.steps, 6 * 4, "max(80, 80) samples / batch 20 = 4 steps per epoch")
+        // Top-level numbers agree with the confusion matrices.
+        let target = try XCTUnwrap(report.target)
+        let correct = (0..<target.confusion.count).map { target.confusion[$0][$0] }.reduce(0, +)
+        XCTAssertEqual(report.targetAccuracy!, Double(correct) / Double(target.confusion.joined().reduce(0, +)), accuracy: 1e-12)
+        XCTAssertEqual(target.confusion.joined().reduce(0, +), 120, "2 classes × 60 test samples")
+        XCTAssertEqual(report.sourceAccuracy, report.source.accuracy)
+        XCTAssertEqual(report.epochs.last?.targetAccuracy, report.targetAccuracy)
+        XCTAssertGreaterThan(report.sourceAccuracy, 0.6, "six epochs on moons learn the source")
+        XCTAssertEqual(report.dataset.sourceCount, 80)
+        // The checkpoint holds the model and the discriminator.
+        let saved = try Checkpoint.readAll(from: folder.appendingPathComponent("checkpoint.h5"))
+        XCTAssertNotNil(saved.tensors["features.0.weight"])
+        XCTAssertEqual(saved.tensors["features.0.weight"]?.shape, [8, 2], "Dense(2 → 8) stores out × in")
+        XCTAssertTrue(saved.order.contains { $0.hasPrefix("strategies.dann.") }, "\(saved.order)")
+        XCTAssertTrue(result.stdout.contains("tiny-dann · strategy dann · seed 3"), result.stdout)
+
+        // The same seed gives the same numbers.
+        let again = try dakit(["run", recipe, "--seed", "3", "--out", "run2"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let second = try RunReport.load(directory.appendingPathComponent("run2/report.json"))
+        XCTAssertEqual(second.targetAccuracy, report.targetAccuracy)
+        XCTAssertEqual(second.epochs.map(\.losses), report.epochs.map(\.losses))
+    }
+
+    func testBadRecipeExitsWithTwoAndOneLineNamingFileAndLine() throws {
+        let recipe = try write(Self.tiny.replacingOccurrences(of: "name: dann", with: "name: dan_n"), "broken.yaml")
+        let result = try dakit(["run", recipe])
+        XCTAssertEqual(result.status, 2)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("error: broken.yaml:11:11: unknown strategy 'dan_n'"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("did you mean"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out").path), "nothing ran")
+    }
+
+    func testCheckOnlyValidates() throws {
+        let recipe = try write(Self.tiny, "tiny.yaml")
+        let ok = try dakit(["run", "--check", recipe])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("tiny.yaml: ok"), ok.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out").path))
+        let bad = try dakit(["run", "--check", recipe, "--set", "optimizer.momentum=1.5"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--set optimizer.momentum=1.5"), bad.stderr)
+    }
+
+    func testNonFiniteLossExitsWithOneAndWritesFailedReport() throws {
+        let recipe = try write(Self.tiny, "tiny.yaml")
+        let result = try dakit(["run", recipe, "--out", "nan", "--set", "optimizer.lr=1e30", "--set", "optimizer.momentum=0"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("not finite"), result.stderr)
+        let report = try RunReport.load(directory.appendingPathComponent("nan/report.json"))
+        XCTAssertEqual(report.status, "failed")
+    }
+
+    func testCompareRunsSeedsAndBaselinesInParallel() throws {
+        let recipe = try write(Self.tiny.replacingOccurrences(of: "epochs: 6", with: "epochs: 2"), "tiny.yaml")
+        let result = try dakit(["compare", recipe, "--seeds", "2", "--jobs", "2", "--out", "cmp", "--set", "evaluation.divergences=[mmd]"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let folder = directory.appendingPathComponent("cmp")
+        for file in ["summary.md", "summary.csv", "summary.json", "accuracy.svg", "plan.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), file)
+        }
+        let summary = try JSONDecoder().decode(ComparisonSummary.self, from: Data(contentsOf: folder.appendingPathComponent("summary.json")))
+        XCTAssertEqual(Set(summary.strategies), ["sourceOnly", "targetOnly", "dann"])
+        XCTAssertEqual(summary.runCount, 6)
+        let dann = try XCTUnwrap(summary.row(task: "tiny-moons", strategy: "dann"))
+        XCTAssertEqual(dann.seeds, [0, 1])
+        // Mean over the two seeds equals the mean of the two reports.
+        let reports = try (0..<2).map { try RunReport.load(folder.appendingPathComponent("runs/tiny-moons/dann/seed-\($0)/report.json")) }
+        XCTAssertEqual(dann.targetAccuracy!.mean, (reports[0].targetAccuracy! + reports[1].targetAccuracy!) / 2, accuracy: 1e-12)
+        let sourceOnly = try XCTUnwrap(summary.row(task: "tiny-moons", strategy: "sourceOnly"))
+        XCTAssertEqual(dann.gainOverSourceOnly!, dann.targetAccuracy!.mean - sourceOnly.targetAccuracy!.mean, accuracy: 1e-12)
+
+        // --plan prints one self-contained command per run.
+        let plan = try dakit(["compare", recipe, "--seeds", "2", "--plan", "--out", "cmp2"])
+        XCTAssertEqual(plan.status, 0, plan.stderr)
+        let commands = plan.stdout.split(separator: "\n")
+        XCTAssertEqual(commands.count, 6)
+        XCTAssertTrue(commands.allSatisfy { $0.contains(" run tiny.yaml --seed ") && $0.contains("--out ") }, plan.stdout)
+        XCTAssertTrue(commands.contains { $0.contains("--set 'strategies=[{name: targetOnly}]'") }, plan.stdout)
+    }
+}
