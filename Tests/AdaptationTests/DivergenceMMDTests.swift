@@ -47,6 +47,14 @@ final class DivergenceMMDTests: XCTestCase {
         let meanRule = Kernels.squaredBandwidths(source: s, target: t, rule: .mean(multipliers: [1, 0.5]))
         XCTAssertEqual(meanRule[0], 56.0 / 15, accuracy: 1e-5)
         XCTAssertEqual(meanRule[1], 28.0 / 15, accuracy: 1e-5)
+        // Odd and even counts of pairs: S = {0, 1}, T = {3} → {1, 9, 4}, median 4;
+        // S = {0, 1}, T = {3, 7} → {1, 16, 9, 49, 4, 36}, median (9 + 16)/2.
+        let s2 = Tensor(shape: [2, 1], scalars: [0, 1])
+        XCTAssertEqual(
+            Kernels.squaredBandwidths(source: s2, target: Tensor(shape: [1, 1], scalars: [3]), rule: .median(multipliers: [1])), [4])
+        XCTAssertEqual(
+            Kernels.squaredBandwidths(source: s2, target: Tensor(shape: [2, 1], scalars: [3, 7]), rule: .median(multipliers: [2])),
+            [25])
         for estimator in MMDEstimator.allCases {
             let multi = MMD.value(source: s, target: t, kernel: .gaussian(.median(multipliers: [1, 4])), estimator: estimator)
             let one = MMD.value(source: s, target: t, kernel: .gaussian(.fixed(sigma: 1)), estimator: estimator)
@@ -80,6 +88,33 @@ final class DivergenceMMDTests: XCTestCase {
                 previous = value
             }
         }
+    }
+
+    func testPrecisionAgainstADoubleReferenceOnLargeSamples() {
+        // MMD² near 0 is a small difference of means of millions of kernel values: the sums must
+        // not lose it (a Float running sum is off by ~1e−5 here).
+        var rng = SeededGenerator(seed: 12)
+        let n = 1500
+        let a = Tensor.normal([n, 2], rng: &rng)
+        let b = Tensor.normal([n, 2], rng: &rng)
+        func k(_ x: Tensor, _ i: Int, _ y: Tensor, _ j: Int) -> Double {
+            let d0 = Double(x.scalars[2 * i]) - Double(y.scalars[2 * j])
+            let d1 = Double(x.scalars[2 * i + 1]) - Double(y.scalars[2 * j + 1])
+            return Foundation.exp(-(d0 * d0 + d1 * d1) / 2)
+        }
+        var ss = 0.0, tt = 0.0, st = 0.0
+        for i in 0..<n {
+            for j in 0..<n {
+                if i != j {
+                    ss += k(a, i, a, j)
+                    tt += k(b, i, b, j)
+                }
+                st += k(a, i, b, j)
+            }
+        }
+        let reference = ss / Double(n * (n - 1)) + tt / Double(n * (n - 1)) - 2 * st / Double(n * n)
+        let value = MMD.value(source: a, target: b, kernel: .gaussian(.fixed(sigma: 1)), estimator: .unbiased)
+        XCTAssertEqual(Double(value), reference, accuracy: 2e-6)
     }
 
     func testRejectsNothingSilently() {

@@ -47,20 +47,6 @@ public enum Kernels {
         return aNorms + bNorms - 2 * Variable.matmul(a, b, transposeB: true)
     }
 
-    /// The n×m kernel matrix K_ij = k(a_i, b_j). `squaredBandwidths` are the σ² of the Gaussian
-    /// kernels (ignored for `.linear`); pass the pairwise squared distances when already computed.
-    static func matrix(
-        _ a: Variable, _ b: Variable, kernel: MMDKernel, squaredBandwidths: [Float], distances: Variable? = nil
-    ) -> Variable {
-        switch kernel {
-        case .linear:
-            return Variable.matmul(a, b, transposeB: true)
-        case .gaussian:
-            let d = distances ?? pairwiseSquaredDistances(a, b)
-            return gaussianSum(squaredDistances: d, squaredBandwidths: squaredBandwidths)
-        }
-    }
-
     /// k(a_i, b_i) for matching rows of a and b (both n×d): a vector of n values.
     static func rowwise(_ a: Variable, _ b: Variable, kernel: MMDKernel, squaredBandwidths: [Float]) -> Variable {
         switch kernel {
@@ -89,6 +75,17 @@ public enum Kernels {
     /// The squared bandwidths σ_k² that `rule` gives for the pooled sample of `source` and
     /// `target` (rows). Uses detached values.
     public static func squaredBandwidths(source: Tensor, target: Tensor, rule: BandwidthRule) -> [Float] {
+        if case .fixed = rule { return squaredBandwidths(rule: rule, within: [], between: []) }
+        let s = Variable(source), t = Variable(target)
+        return squaredBandwidths(
+            rule: rule, within: [pairwiseSquaredDistances(s, s).value, pairwiseSquaredDistances(t, t).value],
+            between: [pairwiseSquaredDistances(s, t).value])
+    }
+
+    /// The rule applied to already computed squared distances: the strict upper triangles of the
+    /// square within-domain matrices and every entry of the between-domain matrices together make
+    /// up all distinct pairs of the pooled sample.
+    static func squaredBandwidths(rule: BandwidthRule, within: [Tensor], between: [Tensor]) -> [Float] {
         switch rule {
         case .fixed(let sigma):
             precondition(sigma.isFinite && sigma > 0, "BandwidthRule.fixed: σ = \(sigma) must be positive and finite")
@@ -98,38 +95,67 @@ public enum Kernels {
             for m in multipliers {
                 precondition(m.isFinite && m > 0, "BandwidthRule: multiplier \(m) must be positive and finite")
             }
-            let pairs = distinctPairSquaredDistances(source: source, target: target)
-            precondition(!pairs.isEmpty, "BandwidthRule: needs at least two samples in all, got \(source.shape[0] + target.shape[0])")
+            var pairs: [Float] = []
+            pairs.reserveCapacity(within.reduce(0) { $0 + $1.count / 2 } + between.reduce(0) { $0 + $1.count })
+            for d in within {
+                let n = d.shape[0]
+                d.scalars.withUnsafeBufferPointer { p in
+                    for i in 0..<n {
+                        for j in (i + 1)..<n { pairs.append(Swift.max(0, p[i * n + j])) }
+                    }
+                }
+            }
+            for d in between { pairs.append(contentsOf: d.scalars.lazy.map { Swift.max(0, $0) }) }
+            precondition(!pairs.isEmpty, "BandwidthRule: needs at least two samples in all")
             var base: Double
             if case .median = rule {
-                base = median(pairs)
+                base = median(&pairs)
             } else {
-                base = pairs.reduce(0, +) / Double(pairs.count)
+                base = pairs.reduce(0.0) { $0 + Double($1) } / Double(pairs.count)
             }
             if !(base > 0) || !base.isFinite { base = 1 }
             return multipliers.map { Float(base) * $0 }
         }
     }
 
-    /// Squared distances of all distinct unordered pairs of the pooled sample S ∪ T (Double).
-    static func distinctPairSquaredDistances(source: Tensor, target: Tensor) -> [Double] {
-        let pooled = Tensor.concatenate([source, target], axis: 0)
-        let n = pooled.shape[0]
-        let d = pairwiseSquaredDistances(Variable(pooled), Variable(pooled)).value
-        var pairs: [Double] = []
-        pairs.reserveCapacity(n * (n - 1) / 2)
-        d.scalars.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                for j in (i + 1)..<n { pairs.append(Swift.max(0, Double(p[i * n + j]))) }
-            }
-        }
-        return pairs
+    /// Median (the two middle values averaged for an even count) by quickselect, O(n) on average;
+    /// reorders `values`.
+    static func median(_ values: inout [Float]) -> Double {
+        let count = values.count
+        let upper = select(&values, count / 2)
+        if count % 2 == 1 { return Double(upper) }
+        // After selection every element before position count/2 is ≤ it: the lower middle is their maximum.
+        let lower = values[..<(count / 2)].max()!
+        return (Double(lower) + Double(upper)) / 2
     }
 
-    /// Median with the two middle values averaged for an even count.
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    /// The k-th smallest element (0-based), leaving everything before position k ≤ it and
+    /// everything after ≥ it (Hoare partition around a median-of-three pivot).
+    static func select(_ values: inout [Float], _ k: Int) -> Float {
+        values.withUnsafeMutableBufferPointer { a in
+            var lo = 0, hi = a.count - 1
+            while lo < hi {
+                let x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi]
+                let pivot = Swift.max(Swift.min(x, y), Swift.min(Swift.max(x, y), z))
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] < pivot { i += 1 }
+                    while a[j] > pivot { j -= 1 }
+                    if i <= j {
+                        a.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
+                }
+                if k <= j {
+                    hi = j
+                } else if k >= i {
+                    lo = i
+                } else {
+                    return a[k]
+                }
+            }
+            return a[k]
+        }
     }
 }
