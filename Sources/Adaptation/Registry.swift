@@ -103,6 +103,46 @@ public struct StrategyRegistry {
     }
 }
 
+extension StrategyRegistry {
+    /// Human-readable documentation of `names` (default: all): summary, paper, default weight and
+    /// λ(p), and every option with its default — what `dakit strategies` prints. `brief`: one line each.
+    public func documentation(names: [String]? = nil, brief: Bool = false) -> String {
+        var lines: [String] = []
+        for name in names ?? self.names {
+            guard let entry = entries[name] else { continue }
+            if brief {
+                lines.append("\(entry.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(entry.summary)")
+                continue
+            }
+            lines.append(entry.name)
+            lines.append("  \(entry.summary)")
+            lines.append("  paper:    \(entry.paper)")
+            lines.append("  weight:   \(entry.defaultWeight)   λ(p): \(Self.describe(entry.defaultSchedule))")
+            if entry.options.isEmpty {
+                lines.append("  options:  none")
+            } else {
+                lines.append("  options:")
+                let width = entry.options.map(\.name.count).max() ?? 0
+                for option in entry.options {
+                    let value = option.defaultValue.map { "\($0)" } ?? "(derived)"
+                    lines.append("    \(option.name.padding(toLength: width, withPad: " ", startingAt: 0))  = \(value)  — \(option.summary)")
+                }
+            }
+            lines.append("")
+        }
+        return lines.joined(separator: "\n") + (brief ? "\n" : "")
+    }
+
+    /// λ(p) as a formula.
+    public static func describe(_ schedule: WeightSchedule) -> String {
+        switch schedule {
+        case .constant: return "constant 1"
+        case .dannRamp(let gamma): return "2/(1+exp(−\(gamma)·p)) − 1"
+        case .linearRamp(let fraction): return "min(1, p/\(fraction))"
+        }
+    }
+}
+
 /// The entries of `StrategyRegistry.builtIn`, one per file under `Strategies/`.
 var builtInEntries: [StrategyEntry] {
     [

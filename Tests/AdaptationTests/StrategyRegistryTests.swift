@@ -60,3 +60,14 @@ final class StrategyRegistryTests: XCTestCase {
         XCTAssertFalse(StrategyRegistry.builtIn.names.contains("nothing"), "no hidden global")
     }
 }
+
+final class StrategyRegistryDocumentationTests: XCTestCase {
+    func testDocumentationListsOptionsDefaultsAndPapers() {
+        let text = StrategyRegistry.builtIn.documentation(names: ["dann"])
+        XCTAssertTrue(text.contains("Ganin et al., JMLR 2016"), text)
+        XCTAssertTrue(text.contains("2/(1+exp(−10.0·p)) − 1"), text)
+        XCTAssertTrue(text.contains("discriminatorDropout"), text)
+        let brief = StrategyRegistry.builtIn.documentation(brief: true)
+        XCTAssertEqual(brief.split(separator: "\n").count, StrategyRegistry.builtIn.names.count)
+    }
+}
