@@ -1,5 +1,0 @@
-import XCTest
-
-final class AdaptationPlaceholderTests: XCTestCase {
-    func testModuleLoads() {}
-}
