@@ -100,9 +100,13 @@ extension Tensor {
 
     /// Adds each row of `self` into `rowCount` rows at `indices` (the adjoint of `gathering(rows:)`).
     public func scatteringAdd(rows indices: [Int], rowCount: Int) -> Tensor {
+        precondition(
+            rank >= 1 && indices.count == shape[0],
+            "scatteringAdd(rows:rowCount:): \(indices.count) indices for a tensor of shape \(shape)")
         let rowSize = shape[1...].reduce(1, *)
         var out = [Float](repeating: 0, count: rowCount * rowSize)
         for (k, i) in indices.enumerated() {
+            precondition(i >= 0 && i < rowCount, "scatteringAdd(rows:rowCount:): index \(i) outside 0..<\(rowCount)")
             for j in 0..<rowSize { out[i * rowSize + j] += scalars[k * rowSize + j] }
         }
         var newShape = shape
