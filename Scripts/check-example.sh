@@ -6,10 +6,11 @@ cd "$(dirname "$0")/../Examples/CustomStrategy"
 scratch="${SCRATCH_PATH:-.build}"
 swift build -c release --scratch-path "$scratch"
 bin="$scratch/release/custom-dakit"
-"$bin" strategies | grep -q '^meanMatching:'
-"$bin" run --check tiny.yaml
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
+"$bin" strategies > "$out/strategies.txt"
+grep -q '^meanMatching:' "$out/strategies.txt"
+"$bin" run --check tiny.yaml
 "$bin" run tiny.yaml --out "$out/run"
 test -s "$out/run/report.json"
 grep -q '"strategy" : "meanMatching"' "$out/run/report.json"
