@@ -46,6 +46,16 @@ public struct ComparisonJob: Sendable, Codable, Equatable {
     /// Output folder of the run.
     public var output: String
 
+    public init(recipe: String, overrides: [String], seed: UInt64, task: String, strategy: String, severity: Double?, output: String) {
+        self.recipe = recipe
+        self.overrides = overrides
+        self.seed = seed
+        self.task = task
+        self.strategy = strategy
+        self.severity = severity
+        self.output = output
+    }
+
     /// `dakit run …` arguments (without the executable).
     public var arguments: [String] {
         ["run", recipe, "--seed", String(seed), "--out", output] + overrides.flatMap { ["--set", $0] }
@@ -58,6 +68,13 @@ public struct ComparisonPlan: Sendable, Codable, Equatable {
     public var sweepKey: String?
     public var sweepLabel: String?
     public var jobs: [ComparisonJob]
+
+    public init(title: String, sweepKey: String?, sweepLabel: String?, jobs: [ComparisonJob]) {
+        self.title = title
+        self.sweepKey = sweepKey
+        self.sweepLabel = sweepLabel
+        self.jobs = jobs
+    }
 }
 
 /// A grid file: recipes × an optional sweep of one key × extra tasks × seeds.
@@ -189,7 +206,7 @@ public enum CompareTool {
             for path in recipePaths {
                 let baseOverrides = common + variant.overrides
                 let recipe = try Recipe.load(URL(fileURLWithPath: path), overrides: baseOverrides, registry: registry, displayName: path)
-                let task = variant.name ?? (variant.suffix.map { "\(recipe.task) \($0)" } ?? recipe.task)
+                let task = variant.name ?? variant.suffix ?? recipe.task
                 let overrides = baseOverrides + (task == recipe.task ? [] : ["task=\(task)"])
                 let seeds = seedsOverride ?? recipe.seeds
                 if tasksSeen[task] == nil {

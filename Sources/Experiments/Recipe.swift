@@ -165,7 +165,11 @@ public struct Recipe: Sendable {
             for spec in schema {
                 if let value = try dataSection.option(spec.name) {
                     guard spec.accepts(value) else {
-                        throw RecipeError(dataSection.location(of: spec.name), "data.\(spec.name) must be \(spec.expected), got \(value.kind) (\(value))")
+                        var suggestion: String?
+                        if case .choice(let names) = spec.kind, case .string(let given) = value { suggestion = closestName(to: given, among: names) }
+                        let bounds = spec.range.map { " in (\(OptionValue.number($0.0)), \(OptionValue.number($0.1)))" } ?? ""
+                        throw RecipeError(dataSection.location(of: spec.name), "data.\(spec.name) must be \(spec.expected)\(bounds), got \(value.kind) (\(value))",
+                            suggestion: suggestion)
                     }
                     options[spec.name] = value
                 }

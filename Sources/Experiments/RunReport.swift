@@ -24,6 +24,13 @@ public struct DivergenceReport: Sendable, Codable, Equatable {
     public var after: DivergenceValues
     /// Samples per domain used.
     public var samples: Int
+
+    public init(input: DivergenceValues, before: DivergenceValues, after: DivergenceValues, samples: Int) {
+        self.input = input
+        self.before = before
+        self.after = after
+        self.samples = samples
+    }
 }
 
 /// Unsupervised model-selection scores of the final model (no target label used).
@@ -78,6 +85,40 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var trainSeconds: Double
     public var resolvedRecipe: JSONValue
 
+    public init(
+        dakitVersion: String, recipe: String, recipeName: String, recipeHash: String, task: String, strategy: String, seed: UInt64,
+        overrides: [String], status: String, error: String?, sourceAccuracy: Double, targetAccuracy: Double?, sourceMacroF1: Double,
+        targetMacroF1: Double?, source: ClassificationReport, target: ClassificationReport?, sourceOnlyTargetAccuracy: Double?,
+        epochs: [EpochMetrics], steps: Int, divergences: DivergenceReport?, selection: SelectionScores, dataset: DatasetSummary,
+        wallSeconds: Double, trainSeconds: Double, resolvedRecipe: JSONValue
+    ) {
+        self.dakitVersion = dakitVersion
+        self.recipe = recipe
+        self.recipeName = recipeName
+        self.recipeHash = recipeHash
+        self.task = task
+        self.strategy = strategy
+        self.seed = seed
+        self.overrides = overrides
+        self.status = status
+        self.error = error
+        self.sourceAccuracy = sourceAccuracy
+        self.targetAccuracy = targetAccuracy
+        self.sourceMacroF1 = sourceMacroF1
+        self.targetMacroF1 = targetMacroF1
+        self.source = source
+        self.target = target
+        self.sourceOnlyTargetAccuracy = sourceOnlyTargetAccuracy
+        self.epochs = epochs
+        self.steps = steps
+        self.divergences = divergences
+        self.selection = selection
+        self.dataset = dataset
+        self.wallSeconds = wallSeconds
+        self.trainSeconds = trainSeconds
+        self.resolvedRecipe = resolvedRecipe
+    }
+
     public struct DatasetSummary: Sendable, Codable, Equatable {
         public var shift: String
         public var classNames: [String]
@@ -86,6 +127,19 @@ public struct RunReport: Sendable, Codable, Equatable {
         public var sourceEvaluation: String
         public var targetEvaluation: String?
         public var grantedTargetLabels: Int
+
+        public init(
+            shift: String, classNames: [String], sourceCount: Int, targetCount: Int, sourceEvaluation: String, targetEvaluation: String?,
+            grantedTargetLabels: Int
+        ) {
+            self.shift = shift
+            self.classNames = classNames
+            self.sourceCount = sourceCount
+            self.targetCount = targetCount
+            self.sourceEvaluation = sourceEvaluation
+            self.targetEvaluation = targetEvaluation
+            self.grantedTargetLabels = grantedTargetLabels
+        }
 
         enum CodingKeys: String, CodingKey {
             case shift, classNames = "class_names", sourceCount = "source_count", targetCount = "target_count"
