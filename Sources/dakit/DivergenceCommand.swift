@@ -38,12 +38,16 @@ struct DivergenceCommand: ParsableCommand {
     @Option(help: "Use at most this many samples per domain (default 2000 for mmd and pad, all for coral).")
     var maxSamples: Int?
     @Option(help: "Dataset read from each of two files.") var key: String = "x"
+    @Option(help: "PAD: hidden ReLU units of the domain classifier (0 = logistic regression, the default).")
+    var hiddenUnits: Int = 0
 
     func validate() throws {
         guard (1...2).contains(files.count) else {
             throw ValidationError("expects one domain file or two sample files, got \(files.count)")
         }
         if let maxSamples, maxSamples < 2 { throw ValidationError("--max-samples must be at least 2, got \(maxSamples)") }
+        guard hiddenUnits >= 0 else { throw ValidationError("--hidden-units must not be negative, got \(hiddenUnits)") }
+        if hiddenUnits > 0 && metric != .pad { throw ValidationError("--hidden-units can only be used with --metric pad") }
         if metric != .mmd {
             let given = [
                 ("--kernel", kernel != nil), ("--bandwidth", bandwidth != nil), ("--bandwidth-rule", bandwidthRule != nil),
@@ -104,11 +108,18 @@ struct DivergenceCommand: ParsableCommand {
             print(
                 "CORAL distance ‖C_S − C_T‖²_F/(4d²) over \(s.shape[0]) source and \(t.shape[0]) target samples of \(s.shape[1]) features from \(origin)")
         case .pad:
-            let pad = ProxyADistance.estimate(source: source, target: target, seed: seed, maxSamplesPerDomain: maxSamples ?? 2000)
+            let options =
+                hiddenUnits > 0
+                ? DomainClassifier.Options(iterations: 500, learningRate: 0.01, l2: 1e-4, hiddenUnits: hiddenUnits)
+                : DomainClassifier.Options()
+            let pad = ProxyADistance.estimate(
+                source: source, target: target, seed: seed, maxSamplesPerDomain: maxSamples ?? 2000, options: options)
+            let classifier =
+                hiddenUnits > 0 ? "an MLP (\(hiddenUnits) hidden ReLU units, 500 Adam steps)" : "logistic regression"
             print(format(pad.distance))
             print(
                 "proxy A-distance 2(1 − 2ε) clipped to [0, 2]: held-out error ε = \(format(pad.heldOutError)), "
-                    + "unclipped \(format(pad.rawDistance)); logistic regression trained on \(pad.trainingCountPerDomain) "
+                    + "unclipped \(format(pad.rawDistance)); \(classifier) trained on \(pad.trainingCountPerDomain) "
                     + "and tested on \(pad.testCountPerDomain) samples per domain of \(source.shape[1]) features from \(origin)")
         }
     }

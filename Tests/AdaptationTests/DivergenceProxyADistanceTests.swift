@@ -40,6 +40,24 @@ final class DivergenceProxyADistanceTests: XCTestCase {
         XCTAssertGreaterThan(pad.distance, 1.5)
     }
 
+    func testMLPSeesWhatALinearClassifierCannot() {
+        // Source on a circle of radius 1, target on a ring of radius 3, same centre: no hyperplane
+        // separates them, one hidden layer does.
+        var rng = SeededGenerator(seed: 25)
+        func ring(_ radius: Float, _ n: Int) -> Tensor {
+            Tensor(shape: [n, 2], scalars: (0..<n).flatMap { _ -> [Float] in
+                let angle = rng.uniform(0, 2 * Float.pi), r = radius + 0.1 * rng.nextNormal()
+                return [r * Foundation.cos(angle), r * Foundation.sin(angle)]
+            })
+        }
+        let s = ring(1, 300), t = ring(3, 300)
+        let linear = ProxyADistance.estimate(source: s, target: t, seed: 4)
+        let mlp = ProxyADistance.estimate(
+            source: s, target: t, seed: 4, options: .init(iterations: 500, learningRate: 0.01, l2: 1e-4, hiddenUnits: 16))
+        XCTAssertLessThan(linear.distance, 0.5)
+        XCTAssertGreaterThan(mlp.distance, 1.8)
+    }
+
     func testDomainClassifierLearnsTheLogOdds() {
         // Source N(0, 1), target N(1, 1) in 1-D: log p_T/p_S = x − 1/2, linear, so logistic
         // regression is well specified.

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import TensorCore
 
 /// An L2-regularised logistic regression that tells source (label 0) from target (label 1)
@@ -11,20 +12,31 @@ import TensorCore
 ///     (1/n) Σ_i [log(1 + exp(z_i)) − y_i z_i] + (l2/2) ‖w‖²,   z = x̂ w + b,
 ///
 /// which is convex, so the result depends on the data only, not on a seed.
+///
+/// With `hiddenUnits > 0` the classifier is instead a small MLP, z = W₂ relu(W₁ x̂ + b₁) + b₂
+/// (He-uniform initialisation drawn from `seed`), trained the same way with Adam's coupled L2
+/// weight decay `l2` — a richer classifier for domains that differ non-linearly (e.g. rotated moons).
 public struct DomainClassifier: Sendable {
     public struct Options: Sendable, Equatable {
         public var iterations: Int
         public var learningRate: Float
         /// Weight of (1/2)‖w‖² (the bias is not penalised).
         public var l2: Float
+        /// 0: logistic regression; otherwise the width of the MLP's one hidden ReLU layer.
+        public var hiddenUnits: Int
+        /// Initialisation seed of the MLP (logistic regression starts at zero and needs none).
+        public var seed: UInt64
 
-        public init(iterations: Int = 300, learningRate: Float = 0.05, l2: Float = 1e-3) {
+        public init(iterations: Int = 300, learningRate: Float = 0.05, l2: Float = 1e-3, hiddenUnits: Int = 0, seed: UInt64 = 0) {
+            precondition(hiddenUnits >= 0, "DomainClassifier.Options: hiddenUnits \(hiddenUnits) must not be negative")
             precondition(iterations >= 1, "DomainClassifier.Options: iterations \(iterations) must be at least 1")
             precondition(learningRate > 0, "DomainClassifier.Options: learning rate \(learningRate) must be positive")
             precondition(l2 >= 0, "DomainClassifier.Options: l2 \(l2) must not be negative")
             self.iterations = iterations
             self.learningRate = learningRate
             self.l2 = l2
+            self.hiddenUnits = hiddenUnits
+            self.seed = seed
         }
     }
 
@@ -34,6 +46,10 @@ public struct DomainClassifier: Sendable {
     /// Weights (d×1) and bias on the standardised features.
     public let weights: Tensor
     public let bias: Float
+    /// The MLP's hidden layer (weight h×d, bias h) when `hiddenUnits > 0`; `weights` (h×1) and
+    /// `bias` are then its output layer.
+    public let hiddenWeights: Tensor?
+    public let hiddenBias: Tensor?
 
     /// Fits the classifier to `source` (label 0) and `target` (label 1) rows; inputs with more
     /// than two axes are flattened.
@@ -55,6 +71,30 @@ public struct DomainClassifier: Sendable {
         let scale = std.map { $0 > 1e-12 ? $0 : 1 }
         let xs = (x - mean) / scale
 
+        featureMean = mean
+        featureScale = scale
+        if options.hiddenUnits > 0 {
+            var rng = SeededGenerator(seed: options.seed).fork("domainClassifier.init")
+            let hidden = Dense(d, options.hiddenUnits, rng: &rng)
+            let output = Dense(options.hiddenUnits, 1, rng: &rng)
+            let model = Sequential(hidden, ReLU(), output)
+            let optimizer = Adam(learningRate: options.learningRate, weightDecay: options.l2)
+            let input = Variable(xs)
+            let context = ForwardContext(mode: .training, rng: rng)
+            for _ in 0..<options.iterations {
+                let (_, gradients) = valueWithGradients {
+                    Loss.binaryCrossEntropy(logits: model(input, context: context), targets: y)
+                }
+                optimizer.step(model.parameters.map(\.parameter), gradients: gradients)
+            }
+            hiddenWeights = hidden.weight.value
+            hiddenBias = hidden.bias!.value
+            weights = output.weight.value.transposed()
+            bias = output.bias!.value.scalars[0]
+            return
+        }
+        hiddenWeights = nil
+        hiddenBias = nil
         var w = Tensor.zeros([d, 1])
         var b: Float = 0
         var mw = Tensor.zeros([d, 1]), vw = Tensor.zeros([d, 1])
@@ -73,8 +113,6 @@ public struct DomainClassifier: Sendable {
             w = w - (mw / c1) / ((vw / c2).sqrt() + epsilon) * options.learningRate
             b -= options.learningRate * (mb / c1) / ((vb / c2).squareRoot() + epsilon)
         }
-        featureMean = mean
-        featureScale = scale
         weights = w
         bias = b
     }
@@ -83,9 +121,13 @@ public struct DomainClassifier: Sendable {
     public func logits(_ x: Tensor) -> [Float] {
         let m = DomainClassifier.matrix(x, name: "input")
         precondition(
-            m.shape[1] == weights.shape[0],
-            "DomainClassifier: input of shape \(x.shape) has \(m.shape[1]) features, the classifier \(weights.shape[0])")
-        return (Tensor.matmul((m - featureMean) / featureScale, weights) + bias).scalars
+            m.shape[1] == featureMean.shape[1],
+            "DomainClassifier: input of shape \(x.shape) has \(m.shape[1]) features, the classifier \(featureMean.shape[1])")
+        var h = (m - featureMean) / featureScale
+        if let hiddenWeights, let hiddenBias {
+            h = (Tensor.matmul(h, hiddenWeights, transposeB: true) + hiddenBias).relu()
+        }
+        return (Tensor.matmul(h, weights) + bias).scalars
     }
 
     /// p(target | x) of each row.

@@ -19,6 +19,10 @@ import TensorCore
 /// reports that raw value as `rawDistance` and clips `distance` to [0, 2] (the range of the
 /// A-distance the proxy estimates). It does not flip the classifier to 1 − ε: choosing the
 /// labelling after seeing the test error would be fitting on the test half.
+///
+/// A linear classifier only sees differences a hyperplane can separate (e.g. it hardly sees a
+/// rotation of the two-moons data about their centre); `options.hiddenUnits > 0` uses a one-hidden-
+/// layer MLP instead (initialised from `seed`), which bounds the A-distance from below more tightly.
 public struct ProxyADistance: Sendable, Codable, Equatable {
     /// d_A clipped to [0, 2].
     public var distance: Double
@@ -54,6 +58,8 @@ public struct ProxyADistance: Sendable, Codable, Equatable {
         let sourceRows = sourceRNG.sample(s.shape[0], size: m)
         let targetRows = targetRNG.sample(t.shape[0], size: m)
         let half = m / 2
+        var options = options
+        options.seed = seed
         let classifier = DomainClassifier(
             source: s.gathering(rows: Array(sourceRows[..<half])),
             target: t.gathering(rows: Array(targetRows[..<half])),
