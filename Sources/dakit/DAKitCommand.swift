@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TensorCore
 
 @main
@@ -17,4 +18,21 @@ struct DAKitCommand: ParsableCommand {
             DivergenceCommand.self,
             StrategiesCommand.self,
         ])
+
+    /// Parses and runs a subcommand. Usage errors (unknown option, bad value, failed `validate()`)
+    /// exit with status 2 — DAKit's "bad input" — instead of argument-parser's 64, so that every
+    /// bad input, on the command line or in a file, gives the same status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
