@@ -122,7 +122,12 @@ public enum Plots {
             body += "<text x=\"\(f(x(v)))\" y=\"\(f(frame.top + frame.plotHeight + 16))\" text-anchor=\"middle\" font-size=\"11\">\(summary.severityText(v))</text>\n"
         }
         for (i, task) in extras.enumerated() {
-            body += "<text transform=\"translate(\(f(extraX(i) - 4)) \(f(frame.top + frame.plotHeight + 14))) rotate(25)\" font-size=\"11\">\(escape(task))</text>\n"
+            // Horizontal like the numeric ticks; a parenthesised explanation goes on a second line.
+            let parts = task.components(separatedBy: " (")
+            let lines = parts.count == 2 ? [parts[0], "(" + parts[1]] : [task]
+            for (k, line) in lines.enumerated() {
+                body += "<text x=\"\(f(extraX(i)))\" y=\"\(f(frame.top + frame.plotHeight + 16 + 13 * Double(k)))\" text-anchor=\"middle\" font-size=\"11\">\(escape(line))</text>\n"
+            }
         }
         body += "<text x=\"\(f(frame.left + numericWidth / 2))\" y=\"\(f(frame.height - 14))\" text-anchor=\"middle\" font-size=\"12\">\(escape(summary.sweepLabel ?? summary.sweepKey ?? "shift"))</text>\n"
         var legendItems: [(String, String, Bool)] = []
