@@ -54,6 +54,12 @@ public final class Trainer {
     public let dataset: DomainDataset
     public let configuration: TrainerConfiguration
     public private(set) var terms: [StrategyTerm]
+    /// The optimizers of the run in progress, for `saveCheckpoint`: the joint one with its
+    /// parameters, and each strategy's inner one (by label) with its parameters.
+    private var jointOptimizer: (optimizer: any Optimizer, parameters: [NamedParameter])?
+    private var innerOptimizers: [String: (optimizer: any Optimizer, parameters: [NamedParameter])] = [:]
+    /// Inner-optimizer state read from `initialOptimizerState`, imported when each inner optimizer is made.
+    private var pendingInnerState: [String: [String: Tensor]] = [:]
 
     public init(model: AdaptationModel, dataset: DomainDataset, configuration: TrainerConfiguration, strategies: [StrategyTerm]) {
         self.model = model
@@ -158,8 +164,8 @@ public final class Trainer {
         return best.value
     }
 
-    /// Parameters of the joint step grouped by learning-rate multiplier.
-    private func jointGroups() -> [ParameterGroup] {
+    /// Parameters of the joint step grouped by learning-rate multiplier, and the same parameters by path.
+    private func jointGroups() -> (groups: [ParameterGroup], named: [NamedParameter]) {
         var multipliers: [String: Float] = [:]
         for term in terms { multipliers.merge(term.strategy.learningRateMultipliers) { _, new in new } }
         multipliers.merge(configuration.learningRateMultipliers) { _, recipe in recipe }
@@ -171,7 +177,7 @@ public final class Trainer {
         }
         var groups: [Float: [Parameter]] = [:]
         for p in named { groups[Trainer.multiplier(for: p.path, in: multipliers), default: []].append(p.parameter) }
-        return groups.keys.sorted().map { ParameterGroup(name: "lr×\($0)", parameters: groups[$0]!, learningRateMultiplier: $0) }
+        return (groups.keys.sorted().map { ParameterGroup(name: "lr×\($0)", parameters: groups[$0]!, learningRateMultiplier: $0) }, named)
     }
 
     // MARK: - Evaluation
@@ -195,8 +201,57 @@ public final class Trainer {
     // MARK: - Checkpoint
 
     private func saveCheckpoint(step: Int, reason: String) throws {
-        guard let url = configuration.checkpointPath else { return }
-        try Checkpoint.save(state, to: url, metadata: ["step": String(step), "reason": reason, "dakit": DAKitVersion.string])
+        if let url = configuration.checkpointPath {
+            try Checkpoint.save(state, to: url, metadata: ["step": String(step), "reason": reason, "dakit": DAKitVersion.string])
+        }
+        if let url = configuration.optimizerStatePath {
+            try Checkpoint.save(optimizerState(), to: url, metadata: ["step": String(step), "reason": reason, "dakit": DAKitVersion.string])
+        }
+    }
+
+    /// Every optimizer's state as named tensors: `joint.<parameter path>.<slot>` and
+    /// `inner.<strategy label>.<parameter path>.<slot>` (slots: `velocity`; `m`, `v`, `t`).
+    private func optimizerState() -> [NamedParameter] {
+        var out: [NamedParameter] = []
+        func add(_ prefix: String, _ entry: (optimizer: any Optimizer, parameters: [NamedParameter])) {
+            for (key, value) in entry.optimizer.exportState(entry.parameters).sorted(by: { $0.key < $1.key }) {
+                out.append(NamedParameter(path: "\(prefix).\(key)", parameter: Parameter(value)))
+            }
+        }
+        if let joint = jointOptimizer { add("joint", joint) }
+        for label in innerOptimizers.keys.sorted() { add("inner.\(label)", innerOptimizers[label]!) }
+        return out
+    }
+
+    /// Reads `initialOptimizerState` into the joint optimizer (now) and `pendingInnerState` (for
+    /// the inner optimizers, made at their first step).
+    private func loadOptimizerState(_ url: URL, into optimizer: any Optimizer, parameters: [NamedParameter]) throws {
+        let (tensors, _, metadata) = try Checkpoint.readAll(from: url)
+        guard metadata["step"] == String(configuration.startStep) else {
+            throw TrainingError.invalidConfiguration(
+                "optimizer state \(url.path) was written at step \(metadata["step"] ?? "?"), but the run starts at step \(configuration.startStep)")
+        }
+        var joint: [String: Tensor] = [:]
+        pendingInnerState = [:]
+        for (key, value) in tensors {
+            let parts = key.split(separator: ".", maxSplits: 2).map(String.init)
+            if parts.count == 3 && parts[0] == "joint" {
+                joint[parts[1] + "." + parts[2]] = value
+            } else if parts.count == 3 && parts[0] == "inner" {
+                let label = parts[1]
+                guard terms.contains(where: { $0.label == label }) else {
+                    throw TrainingError.invalidConfiguration("optimizer state \(url.path): '\(key)' names no strategy of this run")
+                }
+                pendingInnerState[label, default: [:]][parts[2]] = value
+            } else {
+                throw TrainingError.invalidConfiguration("optimizer state \(url.path): unexpected entry '\(key)' (expected joint.… or inner.<strategy>.…)")
+            }
+        }
+        do {
+            try optimizer.importState(joint, parameters: parameters)
+        } catch let error as OptimizerStateError {
+            throw TrainingError.invalidConfiguration("optimizer state \(url.path): joint.\(error)")
+        }
     }
 
     // MARK: - Run
@@ -215,30 +270,47 @@ public final class Trainer {
         let usesSource = terms.allSatisfy { $0.strategy.usesSourceLabels }
         // Granted target labels that no strategy consumes join the objective as CE(target) (semi-supervised DA).
         let supervisedTarget = !granted.isEmpty && terms.allSatisfy { $0.strategy.targetLabelNeed == .none }
-        let groups = jointGroups()
+        let (groups, jointNamed) = jointGroups()
         let optimizer = configuration.optimizer.make()
-        var innerOptimizers: [String: any Optimizer] = [:]
+        jointOptimizer = (optimizer, jointNamed)
+        innerOptimizers = [:]
+        pendingInnerState = [:]
+        if let url = configuration.initialOptimizerState {
+            try loadOptimizerState(url, into: optimizer, parameters: jointNamed)
+        }
         let sourceLabels = dataset.source.y!
         var sourceStream = IndexStream(pool: Array(0..<dataset.source.count), rng: root.fork("source-batches"))
         var targetStream = IndexStream(pool: Array(0..<dataset.target.count), rng: root.fork("target-batches"))
         var labelledStream = granted.isEmpty ? nil : IndexStream(pool: granted, rng: root.fork("labelled-target-batches"))
-        let context = ForwardContext(mode: .training, rng: root.fork("dropout"))
+        // Dropout masks: a generator forked per step, so step k draws the same masks however the run got there.
+        let context = ForwardContext(mode: .training, rng: root.fork("dropout.step.0"))
 
         let b = configuration.batchSize
         let stepsPerEpoch = (Swift.max(dataset.source.count, dataset.target.count) + b - 1) / b
         let totalSteps = stepsPerEpoch * configuration.epochs
+        guard configuration.startStep >= 0 && configuration.startStep < totalSteps else {
+            throw TrainingError.invalidConfiguration(
+                "startStep \(configuration.startStep) is outside 0..<\(totalSteps) (\(configuration.epochs) epochs of \(stepsPerEpoch) steps)")
+        }
+        // Replay the batch streams to where the run stopped (index draws only: cheap).
+        for _ in 0..<configuration.startStep {
+            _ = sourceStream.next(b)
+            _ = targetStream.next(b)
+            _ = labelledStream?.next(b)
+        }
         observer(.started(totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch))
 
         var history: [EpochMetrics] = []
-        var step = 0
+        var step = configuration.startStep
         var cancelled = false
         let base = configuration.optimizer.learningRate
-        epochs: for epoch in 0..<configuration.epochs {
+        let startEpoch = configuration.startStep / stepsPerEpoch
+        epochs: for epoch in startEpoch..<configuration.epochs {
             let epochStart = clock.now
             var losses: [String: Double] = [:]
             var diagnostics: [String: Double] = [:]
             var boundaryDiagnostics: [String: Double] = [:]
-            let epochProgress = Float(step) / Float(totalSteps)
+            let epochProgress = Float(epoch * stepsPerEpoch) / Float(totalSteps)
             for term in terms {
                 let reported = try term.strategy.epochBoundary(
                     EpochBoundary(
@@ -250,8 +322,10 @@ public final class Trainer {
             }
             var learningRate = base
             var stepsThisEpoch = 0
-            for _ in 0..<stepsPerEpoch {
+            let firstStep = epoch == startEpoch ? configuration.startStep - epoch * stepsPerEpoch : 0
+            for _ in firstStep..<stepsPerEpoch {
                 let p = Float(step) / Float(totalSteps)
+                context.rng = root.fork("dropout.step.\(step)")
                 learningRate = configuration.learningRateSchedule.learningRate(base: base, progress: p)
                 optimizer.learningRate = learningRate
 
@@ -287,8 +361,20 @@ public final class Trainer {
                         try? saveCheckpoint(step: step, reason: "non-finite inner step")
                         throw TrainingError.nonFinite(step: step, strategy: term.label, term: value.scalar.isFinite ? "innerGradient" : "innerLoss")
                     }
-                    let innerOptimizer = innerOptimizers[term.label] ?? configuration.optimizer.make()
-                    innerOptimizers[term.label] = innerOptimizer
+                    let innerOptimizer: any Optimizer
+                    if let existing = innerOptimizers[term.label] {
+                        innerOptimizer = existing.optimizer
+                    } else {
+                        innerOptimizer = configuration.optimizer.make()
+                        if let pending = pendingInnerState.removeValue(forKey: term.label) {
+                            do {
+                                try innerOptimizer.importState(pending, parameters: inner.parameters)
+                            } catch let error as OptimizerStateError {
+                                throw TrainingError.invalidConfiguration("optimizer state: inner.\(term.label).\(error)")
+                            }
+                        }
+                        innerOptimizers[term.label] = (innerOptimizer, inner.parameters)
+                    }
                     let multiplier = Trainer.multiplier(
                         for: "strategies.\(term.label)", in: configuration.learningRateMultipliers.merging(term.strategy.learningRateMultipliers) { recipe, _ in recipe })
                     innerOptimizer.learningRate = learningRate * multiplier

@@ -91,12 +91,27 @@ public struct TrainerConfiguration {
     public var maxGradientNorm: Float?
     /// Batch size for evaluation passes.
     public var evaluationBatchSize: Int
+    /// Global step to start at (0: a fresh run); `epochs` stays the run's total. Set it, load the
+    /// weights of a run stopped after `startStep` steps (and `initialOptimizerState`), and training
+    /// continues as the uninterrupted run would have: progress p = step / total steps (so the
+    /// learning rate and every λ(p) carry on), the batch streams are replayed from the seed to the
+    /// same position, dropout masks come from a generator forked per step, epochs are numbered and
+    /// evaluated as in the full run.
+    public var startStep: Int
+    /// Where to write the optimizer state (SGD velocity, Adam m/v/t of the joint optimizer and of
+    /// every strategy's inner optimizer) each time the checkpoint is written (nil: not written).
+    /// Its metadata `step` matches the checkpoint's.
+    public var optimizerStatePath: URL?
+    /// Optimizer state to start from, as written to `optimizerStatePath` by the run being resumed
+    /// (its `step` must equal `startStep`); nil: fresh optimizers.
+    public var initialOptimizerState: URL?
 
     public init(
         epochs: Int = 100, batchSize: Int = 32, optimizer: OptimizerConfiguration = OptimizerConfiguration(),
         learningRateSchedule: LearningRateSchedule = .constant, learningRateMultipliers: [String: Float] = [:],
         frozenPrefixes: [String] = [], seed: UInt64 = 0, evaluationInterval: Int = 1, checkpointPath: URL? = nil,
-        targetLabels: TargetLabelGrant = .none, maxGradientNorm: Float? = nil, evaluationBatchSize: Int = 512
+        targetLabels: TargetLabelGrant = .none, maxGradientNorm: Float? = nil, evaluationBatchSize: Int = 512,
+        startStep: Int = 0, optimizerStatePath: URL? = nil, initialOptimizerState: URL? = nil
     ) {
         self.epochs = epochs
         self.batchSize = batchSize
@@ -110,6 +125,9 @@ public struct TrainerConfiguration {
         self.targetLabels = targetLabels
         self.maxGradientNorm = maxGradientNorm
         self.evaluationBatchSize = evaluationBatchSize
+        self.startStep = startStep
+        self.optimizerStatePath = optimizerStatePath
+        self.initialOptimizerState = initialOptimizerState
     }
 }
 
@@ -134,7 +152,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
 /// Metrics of one epoch.
 public struct EpochMetrics: Sendable, Codable, Equatable {
-    /// 1-based.
+    /// 1-based, counted from the start of the whole run (a resumed run continues the numbering).
     public var epoch: Int
     /// Progress p at the end of the epoch.
     public var progress: Double
@@ -156,7 +174,7 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
 /// What a training run produced.
 public struct TrainingResult: Sendable, Codable, Equatable {
     public var epochs: [EpochMetrics]
-    /// Steps taken.
+    /// Global step count at the end (`startStep` plus the steps taken by this call).
     public var steps: Int
     /// On held-out source (`sourceEvaluationSplit` names which).
     public var finalSource: ClassificationReport

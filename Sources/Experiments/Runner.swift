@@ -110,8 +110,10 @@ public struct Runner {
 
     /// Trains with `seed` and writes `report.json`, `checkpoint.h5` and `summary.txt` into `output`.
     ///
-    /// With `resume`, the weights of `output/checkpoint.h5` (written by an earlier run of the same
-    /// recipe hash and seed) are loaded and training continues for the epochs not yet done.
+    /// With `resume`, the weights of `output/checkpoint.h5` and the optimizer state of
+    /// `output/optimizer.h5` (written by an earlier run of the same recipe hash and seed) are loaded
+    /// and training continues at the step where that run stopped, with the same progress p, batch
+    /// order and dropout masks as an uninterrupted run (`TrainerConfiguration.startStep`).
     /// A non-finite loss writes a report with status `failed` and rethrows the `TrainingError`.
     public func run(
         seed: UInt64, output: URL, overrides: [String] = [], resume: Bool = false, shouldStop: @escaping () -> Bool = { false },
@@ -122,10 +124,13 @@ public struct Runner {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let checkpointURL = output.appendingPathComponent("checkpoint.h5")
         let stateURL = output.appendingPathComponent("run-state.json")
+        let optimizerURL = output.appendingPathComponent("optimizer.h5")
         events(.phase("building data, model and strategies"))
         var prepared = try prepare(seed: seed, checkpoint: checkpointURL)
-        var epochsDone = 0
         var earlier: [EpochMetrics] = []
+        var stepOffset = 0
+        var configuration = prepared.configuration
+        configuration.optimizerStatePath = optimizerURL
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointURL.path), let state = try? RunState.load(stateURL) else {
                 throw ExperimentError.invalid("--resume: no checkpoint.h5 and run-state.json from an earlier run in \(output.path)")
@@ -134,19 +139,26 @@ public struct Runner {
                 throw ExperimentError.invalid(
                     "--resume: \(output.path) holds a run of recipe hash \(state.recipeHash) seed \(state.seed), not \(recipe.hash) seed \(seed)")
             }
-            let trainer = Trainer(model: prepared.model, dataset: prepared.dataset, configuration: prepared.configuration, strategies: prepared.terms)
-            try Checkpoint.load(into: trainer.state, from: checkpointURL)
-            epochsDone = state.epochsDone
-            earlier = state.epochs
-            guard epochsDone < recipe.epochs else {
+            guard !(state.finished ?? (state.epochsDone >= recipe.epochs)) else {
                 throw ExperimentError.invalid("--resume: the run in \(output.path) already finished all \(recipe.epochs) epochs")
             }
-            var configuration = prepared.configuration
-            configuration.epochs = recipe.epochs - epochsDone
-            configuration.seed = seed &+ UInt64(epochsDone)  // fresh batch order for the remaining epochs
-            prepared = PreparedRun(dataset: prepared.dataset, model: prepared.model, terms: prepared.terms, configuration: configuration)
-            events(.phase("resuming after epoch \(epochsDone) of \(recipe.epochs)"))
+            let trainer = Trainer(model: prepared.model, dataset: prepared.dataset, configuration: prepared.configuration, strategies: prepared.terms)
+            let metadata = try Checkpoint.load(into: trainer.state, from: checkpointURL)
+            guard metadata["step"] == String(state.steps) else {
+                throw ExperimentError.invalid(
+                    "--resume: \(checkpointURL.path) was written at step \(metadata["step"] ?? "?") but run-state.json records step \(state.steps)")
+            }
+            earlier = state.epochs
+            stepOffset = state.steps
+            configuration.startStep = state.steps
+            // Runs written before optimizer.h5 existed resume with fresh optimizer state.
+            let optimizerStep = FileManager.default.fileExists(atPath: optimizerURL.path)
+                ? (try? Checkpoint.readAll(from: optimizerURL))?.metadata["step"] : nil
+            configuration.initialOptimizerState = optimizerStep == String(state.steps) ? optimizerURL : nil
+            events(.phase("resuming at step \(state.steps) (after epoch \(state.epochsDone) of \(recipe.epochs))"
+                + (configuration.initialOptimizerState == nil ? "; no matching optimizer.h5: optimizer state starts fresh" : "")))
         }
+        prepared = PreparedRun(dataset: prepared.dataset, model: prepared.model, terms: prepared.terms, configuration: configuration)
 
         let dataset = prepared.dataset
         let samples = recipe.evaluation.divergenceSamples
@@ -165,7 +177,7 @@ public struct Runner {
         let trainer = Trainer(model: prepared.model, dataset: dataset, configuration: prepared.configuration, strategies: prepared.terms)
         var history = earlier
         var stepCount = 0
-        let stepOffset = earlier.count > 0 ? (try? RunState.load(stateURL))?.steps ?? 0 : 0
+        var cancelledSeen = false
         events(.phase("training"))
         var failure: Error?
         var result: TrainingResult?
@@ -177,16 +189,20 @@ public struct Runner {
                     return shouldStop()
                 },
                 observer: { event in
-                    if case .epochFinished(var metrics) = event {
-                        metrics.epoch += epochsDone
+                    if case .epochFinished(let metrics) = event {
+                        // A resumed epoch that an interrupted run had begun replaces its partial entry.
+                        if history.last?.epoch == metrics.epoch { history.removeLast() }
                         history.append(metrics)
                         if metrics.sourceAccuracy != nil {
                             // The trainer has just written the checkpoint for this epoch.
-                            try? RunState(recipeHash: recipe.hash, seed: seed, epochsDone: metrics.epoch, steps: stepOffset + stepCount, epochs: history)
-                                .save(stateURL)
+                            try? RunState(
+                                recipeHash: recipe.hash, seed: seed, epochsDone: metrics.epoch, steps: stepOffset + stepCount, epochs: history,
+                                finished: metrics.epoch == recipe.epochs && !cancelledSeen
+                            ).save(stateURL)
                         }
                         events(.training(.epochFinished(metrics)))
                     } else {
+                        if case .cancelled = event { cancelledSeen = true }
                         events(.training(event))
                     }
                 })
@@ -238,7 +254,7 @@ public struct Runner {
             strategy: recipe.strategyLabel, seed: seed, overrides: overrides, status: status, error: failure.map { "\($0)" },
             sourceAccuracy: sourceReport.accuracy, targetAccuracy: targetReport?.accuracy, sourceMacroF1: sourceReport.macroF1,
             targetMacroF1: targetReport?.macroF1, source: sourceReport, target: targetReport, sourceOnlyTargetAccuracy: baseline,
-            epochs: history, steps: stepOffset + (result?.steps ?? stepCount),
+            epochs: history, steps: result?.steps ?? stepOffset + stepCount,
             divergences: measure
                 ? DivergenceReport(input: inputDivergence, before: beforeDivergence, after: afterDivergence, samples: min(sourceRows.count, targetRows.count))
                 : nil,
@@ -315,8 +331,11 @@ struct RunState: Codable {
     var recipeHash: String
     var seed: UInt64
     var epochsDone: Int
+    /// Global steps done: where `--resume` starts (`TrainerConfiguration.startStep`).
     var steps: Int
     var epochs: [EpochMetrics]
+    /// True once the last epoch completed (nil in files from earlier versions).
+    var finished: Bool?
 
     static func load(_ url: URL) throws -> RunState { try JSONDecoder().decode(RunState.self, from: Data(contentsOf: url)) }
     func save(_ url: URL) throws { try writeAtomically(try JSONEncoder().encode(self), to: url) }

@@ -23,12 +23,72 @@ public protocol Optimizer: AnyObject {
     var learningRate: Float { get set }
     /// One update of every parameter in `groups`.
     func step(_ groups: [ParameterGroup], gradients: Gradients)
+    /// The per-parameter state (momentum, moments, step counts) of the parameters in `parameters`,
+    /// keyed `<parameter path>.<slot>` (`features.0.weight.velocity`). Parameters without state
+    /// (never stepped, or SGD without momentum) have no entry. Saving this beside the weights and
+    /// importing it into a fresh optimizer makes the next step identical to an uninterrupted run.
+    func exportState(_ parameters: [NamedParameter]) -> [String: Tensor]
+    /// Replaces the state of the parameters in `parameters` by `state` (as `exportState` wrote it).
+    /// Throws `OptimizerStateError` for a key that names no parameter or slot, or a shape that
+    /// does not fit, before changing anything.
+    func importState(_ state: [String: Tensor], parameters: [NamedParameter]) throws
 }
 
 extension Optimizer {
     public func step(_ parameters: [Parameter], gradients: Gradients) {
         step([ParameterGroup(name: "all", parameters: parameters)], gradients: gradients)
     }
+
+    /// Optimizers without state export nothing.
+    public func exportState(_ parameters: [NamedParameter]) -> [String: Tensor] { [:] }
+
+    /// Optimizers without state accept only an empty state.
+    public func importState(_ state: [String: Tensor], parameters: [NamedParameter]) throws {
+        if let key = state.keys.sorted().first {
+            throw OptimizerStateError(key: key, reason: "\(type(of: self)) keeps no per-parameter state")
+        }
+    }
+}
+
+/// Optimizer state that does not fit the optimizer or its parameters.
+public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
+    public let key: String
+    public let reason: String
+
+    public init(key: String, reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { "optimizer state '\(key)': \(reason)" }
+}
+
+/// Splits `<path>.<slot>` keys against `parameters` and checks slots and element counts.
+/// Returns slot → parameter → scalars.
+private func matchState(
+    _ state: [String: Tensor], parameters: [NamedParameter], slots: [String: (Parameter) -> Int]
+) throws -> [String: [ObjectIdentifier: [Float]]] {
+    let byPath = Dictionary(parameters.map { ($0.path, $0.parameter) }, uniquingKeysWith: { first, _ in first })
+    var matched: [String: [ObjectIdentifier: [Float]]] = [:]
+    for key in state.keys.sorted() {
+        guard let dot = key.lastIndex(of: ".") else {
+            throw OptimizerStateError(key: key, reason: "expected <parameter path>.<slot>")
+        }
+        let path = String(key[..<dot]), slot = String(key[key.index(after: dot)...])
+        guard let count = slots[slot] else {
+            throw OptimizerStateError(key: key, reason: "unknown slot '\(slot)' (expected \(slots.keys.sorted().joined(separator: ", ")))")
+        }
+        guard let parameter = byPath[path] else {
+            throw OptimizerStateError(key: key, reason: "no parameter has the path '\(path)'")
+        }
+        let value = state[key]!
+        guard value.count == count(parameter) else {
+            throw OptimizerStateError(
+                key: key, reason: "holds \(value.count) values (shape \(value.shape)), expected \(count(parameter)) for parameter shape \(parameter.shape)")
+        }
+        matched[slot, default: [:]][ObjectIdentifier(parameter)] = value.scalars
+    }
+    return matched
 }
 
 /// Stochastic gradient descent with momentum, optional Nesterov momentum and L2 weight decay
@@ -82,6 +142,22 @@ public final class SGD: Optimizer {
                 if mu != 0 { velocity[key] = v }
             }
         }
+    }
+
+    /// `<path>.velocity` (the momentum buffer v) for every parameter that has one.
+    public func exportState(_ parameters: [NamedParameter]) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for named in parameters {
+            guard let v = velocity[ObjectIdentifier(named.parameter)] else { continue }
+            out["\(named.path).velocity"] = Tensor(shape: named.parameter.shape, scalars: v)
+        }
+        return out
+    }
+
+    public func importState(_ state: [String: Tensor], parameters: [NamedParameter]) throws {
+        let matched = try matchState(state, parameters: parameters, slots: ["velocity": { $0.value.count }])
+        for named in parameters { velocity[ObjectIdentifier(named.parameter)] = nil }
+        for (key, v) in matched["velocity"] ?? [:] { velocity[key] = v }
     }
 }
 
@@ -153,5 +229,36 @@ public final class Adam: Optimizer {
                 moments[key] = state
             }
         }
+    }
+
+    /// `<path>.m`, `<path>.v` (first and second moments) and `<path>.t` (the parameter's step
+    /// count, one value; exact as Float up to 2^24 steps) for every parameter stepped so far.
+    public func exportState(_ parameters: [NamedParameter]) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for named in parameters {
+            guard let state = moments[ObjectIdentifier(named.parameter)] else { continue }
+            out["\(named.path).m"] = Tensor(shape: named.parameter.shape, scalars: state.m)
+            out["\(named.path).v"] = Tensor(shape: named.parameter.shape, scalars: state.v)
+            out["\(named.path).t"] = Tensor([Float(state.t)])
+        }
+        return out
+    }
+
+    public func importState(_ state: [String: Tensor], parameters: [NamedParameter]) throws {
+        let matched = try matchState(
+            state, parameters: parameters, slots: ["m": { $0.value.count }, "v": { $0.value.count }, "t": { _ in 1 }])
+        let (m, v, t) = (matched["m"] ?? [:], matched["v"] ?? [:], matched["t"] ?? [:])
+        for named in parameters {
+            let key = ObjectIdentifier(named.parameter)
+            let present = [m[key] != nil, v[key] != nil, t[key] != nil]
+            guard present.allSatisfy({ $0 }) || present.allSatisfy({ !$0 }) else {
+                throw OptimizerStateError(key: "\(named.path).m", reason: "Adam needs m, v and t together for parameter \(named.path)")
+            }
+            if let count = t[key]?.first, count < 0 || count != count.rounded() {
+                throw OptimizerStateError(key: "\(named.path).t", reason: "step count \(count) is not a non-negative integer")
+            }
+        }
+        for named in parameters { moments[ObjectIdentifier(named.parameter)] = nil }
+        for (key, mValues) in m { moments[key] = (mValues, v[key]!, Int(t[key]![0])) }
     }
 }
