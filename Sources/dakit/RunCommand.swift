@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a recipe: build data, model and strategies, train, write report.json, checkpoint.h5 and a summary.",
         discussion: """
             Exit codes: 0 success, 1 the run failed (e.g. a loss became NaN), 2 bad input (recipe error), \
-            130 stopped by Ctrl-C (the checkpoint of the last evaluated epoch is kept; continue with --resume).
+            130 stopped by Ctrl-C (checkpoint.h5 and optimizer.h5 are written at the stop step; --resume continues exactly there).
             """)
 
     @Argument(help: "The recipe (YAML), e.g. Recipes/quickstart.yaml.") var recipe: String
@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value: key.path=value (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
     @Flag(help: "Only validate the recipe (and build its data, model and strategies); do not train.") var check = false
-    @Flag(help: "Continue from the checkpoint in the output folder.") var resume = false
+    @Flag(help: "Continue at the step where the run in the output folder stopped (weights, optimizer state, schedules, batch order).") var resume = false
 
     func run() throws {
         let code = RunTool.main(
