@@ -44,18 +44,6 @@ public struct StrategyRecipe: Sendable, Equatable {
     public var location: RecipeLocation
 }
 
-/// The `optimizer:` section.
-public struct OptimizerRecipe: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case sgd, adam, adamw }
-    public var kind: Kind
-    public var learningRate: Float
-    public var momentum: Float
-    public var nesterov: Bool
-    public var weightDecay: Float
-    public var beta1: Float
-    public var beta2: Float
-}
-
 /// The `evaluation:` section.
 public struct EvaluationRecipe: Sendable, Equatable {
     public enum Divergence: String, Sendable, CaseIterable { case mmd, coral, pad }
@@ -89,7 +77,7 @@ public struct Recipe: Sendable {
     public var data: DataRecipe
     public var model: ModelRecipe
     public var strategies: [StrategyRecipe]
-    public var optimizer: OptimizerRecipe
+    public var optimizer: OptimizerConfiguration
     public var schedule: LearningRateSchedule
     public var epochs: Int
     public var batchSize: Int
@@ -254,9 +242,9 @@ public struct Recipe: Sendable {
         let optimizerSection = try root.section("optimizer")
         try optimizerSection?.checkKeys(["name", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2"])
         let kindName = try optimizerSection?.string("name") ?? "sgd"
-        guard let kind = OptimizerRecipe.Kind(rawValue: kindName) else {
+        guard let kind = OptimizerConfiguration.Kind(rawValue: kindName) else {
             throw RecipeError(optimizerSection!.location(of: "name"), "unknown optimizer '\(kindName)' (known: sgd, adam, adamw)",
-                suggestion: closestName(to: kindName, among: OptimizerRecipe.Kind.allCases.map(\.rawValue)))
+                suggestion: closestName(to: kindName, among: OptimizerConfiguration.Kind.allCases.map(\.rawValue)))
         }
         let momentum = try optimizerSection?.double("momentum") ?? (kind == .sgd ? 0.9 : 0)
         if let s = optimizerSection, !(0..<1).contains(momentum) {
@@ -268,7 +256,7 @@ public struct Recipe: Sendable {
         if let s = optimizerSection, nesterov, kind != .sgd || momentum == 0 {
             throw RecipeError(s.location(of: "nesterov"), "optimizer.nesterov needs sgd with momentum > 0")
         }
-        optimizer = OptimizerRecipe(
+        optimizer = OptimizerConfiguration(
             kind: kind, learningRate: Float(lr), momentum: Float(momentum), nesterov: nesterov,
             weightDecay: Float(try optimizerSection?.double("weight_decay") ?? (kind == .adamw ? 0.01 : 0)),
             beta1: Float(try optimizerSection?.double("beta1") ?? 0.9), beta2: Float(try optimizerSection?.double("beta2") ?? 0.999))

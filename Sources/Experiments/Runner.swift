@@ -94,12 +94,8 @@ public struct Runner {
                 throw RecipeError(spec.location, "\(error)")
             }
         }
-        let optimizer = OptimizerConfiguration(
-            kind: OptimizerConfiguration.Kind(rawValue: recipe.optimizer.kind.rawValue)!, learningRate: recipe.optimizer.learningRate,
-            momentum: recipe.optimizer.momentum, nesterov: recipe.optimizer.nesterov, weightDecay: recipe.optimizer.weightDecay,
-            beta1: recipe.optimizer.beta1, beta2: recipe.optimizer.beta2)
         let configuration = TrainerConfiguration(
-            epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: optimizer, learningRateSchedule: recipe.schedule,
+            epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, learningRateSchedule: recipe.schedule,
             learningRateMultipliers: recipe.model.learningRateMultipliers, frozenPrefixes: recipe.model.frozen, seed: seed,
             evaluationInterval: recipe.evaluation.every, checkpointPath: checkpoint,
             targetLabels: recipe.data.targetLabelsPerClass > 0 ? .perClass(recipe.data.targetLabelsPerClass) : .none)
