@@ -466,9 +466,7 @@ struct Section {
 
     /// A list of integers; a single integer is a one-element list.
     func ints(_ key: String, min: Int? = nil) throws -> [Int]? {
-        guard let v = value(key) else { return nil }
-        let items: [RecipeTree]
-        if case .sequence(let list, _) = v { items = list } else { items = [v] }
+        guard let items = listItems(key) else { return nil }
         return try items.map { item in
             guard case .scalar(let s, .int, _) = item, let i = Int(s) else {
                 throw RecipeError(item.location, "\(name(key)) must be a list of integers, got \(item.kindDescription)")
@@ -478,10 +476,15 @@ struct Section {
         }
     }
 
-    func doubles(_ key: String) throws -> [Double]? {
+    /// The entries under `key`: a list's items, or a lone scalar as a one-item list; nil when absent.
+    private func listItems(_ key: String) -> [RecipeTree]? {
         guard let v = value(key) else { return nil }
-        let items: [RecipeTree]
-        if case .sequence(let list, _) = v { items = list } else { items = [v] }
+        if case .sequence(let list, _) = v { return list }
+        return [v]
+    }
+
+    func doubles(_ key: String) throws -> [Double]? {
+        guard let items = listItems(key) else { return nil }
         return try items.map { item in
             guard case .scalar(let s, let kind, _) = item, kind == .int || kind == .float, let d = Double(s) else {
                 throw RecipeError(item.location, "\(name(key)) must be a list of numbers, got \(item.kindDescription)")
@@ -491,9 +494,7 @@ struct Section {
     }
 
     func strings(_ key: String) throws -> [String]? {
-        guard let v = value(key) else { return nil }
-        let items: [RecipeTree]
-        if case .sequence(let list, _) = v { items = list } else { items = [v] }
+        guard let items = listItems(key) else { return nil }
         return try items.map { item in
             guard case .scalar(let s, .string, _) = item else {
                 throw RecipeError(item.location, "\(name(key)) must be a list of names, got \(item.kindDescription)")
