@@ -28,6 +28,112 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     public static let ganinMoons = ModelSpec(extractor: .mlp(hidden: [15]))
 }
 
+/// Why a `ModelSpec` cannot be built for some inputs; `field` is the recipe key under `model:`
+/// that is at fault (`architecture`, `hidden`, …).
+public struct ModelSpecError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+
+    public init(field: String, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "model.\(field): \(message)" }
+}
+
+extension ModelSpec {
+    /// Widths and parameter count of a model built from a spec.
+    public struct Size: Sendable, Equatable {
+        public var parameters: Int
+        public var extractorSize: Int
+        public var featureSize: Int
+        public var classCount: Int
+    }
+
+    /// Checks, without allocating, that the spec can be built for samples of `inputShape`: the
+    /// architecture fits the shape (`lenet` needs C×H×W images large enough for two 5×5
+    /// convolutions and pools), every width is in [1, `maxWidth`] and the trainable parameters
+    /// number at most `maxParameters`. Throws `ModelSpecError`; returns the sizes.
+    public func check(inputShape: [Int], classCount: Int, maxWidth: Int = 1_000_000, maxParameters: Int = 500_000_000) throws -> Size {
+        var total = 0
+        func add(_ factors: Int...) throws {
+            var product = 1
+            for f in factors {
+                let (p, overflow) = product.multipliedReportingOverflow(by: f)
+                guard !overflow, p <= maxParameters else { product = maxParameters + 1; break }
+                product = p
+            }
+            total = Swift.min(total + product, maxParameters + 1)
+            guard total <= maxParameters else {
+                throw ModelSpecError(field: "architecture", "the model for inputs of shape \(inputShape) has more than \(maxParameters) parameters")
+            }
+        }
+        func width(_ w: Int, _ field: String) throws {
+            guard w >= 1 && w <= maxWidth else { throw ModelSpecError(field: field, "widths must be in [1, \(maxWidth)], got \(w)") }
+        }
+        guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 >= 1 && $0 <= maxParameters }), classCount >= 1 else {
+            throw ModelSpecError(field: "architecture", "cannot build a model for samples of shape \(inputShape) and \(classCount) classes")
+        }
+        var input = 1
+        for d in inputShape {
+            let (p, overflow) = input.multipliedReportingOverflow(by: d)
+            input = overflow ? Int.max : p
+        }
+        let extractorSize: Int
+        switch extractor {
+        case .mlp(let hidden, let batchNorm, _):
+            guard !hidden.isEmpty else { throw ModelSpecError(field: "hidden", "needs at least one layer width") }
+            var w = input
+            for h in hidden {
+                try width(h, "hidden")
+                try add(w, h)
+                try add(h, batchNorm ? 3 : 1)
+                w = h
+            }
+            extractorSize = w
+        case .lenet(let c1, let c2, let size):
+            guard inputShape.count == 3 else {
+                throw ModelSpecError(field: "architecture", "lenet needs C×H×W image samples, got samples of shape \(inputShape); use mlp")
+            }
+            try width(c1, "channels")
+            try width(c2, "channels")
+            try width(size, "features")
+            let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
+            let padding = Swift.min(h, w) < 16 ? 2 : 0
+            var (oh, ow) = ((h + 2 * padding - 4) / 2, (w + 2 * padding - 4) / 2)
+            (oh, ow) = ((oh + 2 * padding - 4) / 2, (ow + 2 * padding - 4) / 2)
+            guard oh > 0 && ow > 0 else {
+                throw ModelSpecError(field: "architecture", "lenet needs images large enough for two 5×5 convolutions and pools, got samples of shape \(inputShape)")
+            }
+            try add(c, c1, 25)
+            try add(c1)
+            try add(c1, c2, 25)
+            try add(c2)
+            try add(c2, oh, ow, size)
+            try add(size)
+            extractorSize = size
+        }
+        var featureSize = extractorSize
+        if let b = bottleneck {
+            try width(b, "bottleneck")
+            try add(extractorSize, b)
+            try add(b)
+            featureSize = b
+        }
+        if let h = classifierHidden {
+            try width(h, "classifier_hidden")
+            try add(featureSize, h)
+            try add(h)
+            try add(h, classCount)
+        } else {
+            try add(featureSize, classCount)
+        }
+        try add(classCount)
+        return Size(parameters: total, extractorSize: extractorSize, featureSize: featureSize, classCount: classCount)
+    }
+}
+
 /// A classification network split the way domain adaptation needs it:
 /// x → featureExtractor → (bottleneck) → features → classifier → logits.
 ///
@@ -58,7 +164,15 @@ public final class AdaptationModel {
         self.classCount = classCount
     }
 
+    /// `build` after `ModelSpec.check`: a spec that does not fit the inputs throws `ModelSpecError`
+    /// instead of stopping the process.
+    public static func make(inputShape: [Int], classCount: Int, spec: ModelSpec, rng: inout SeededGenerator) throws -> AdaptationModel {
+        _ = try spec.check(inputShape: inputShape, classCount: classCount)
+        return build(inputShape: inputShape, classCount: classCount, spec: spec, rng: &rng)
+    }
+
     /// Builds the extractor, optional bottleneck and classifier from `spec`, drawing weights from `rng`.
+    /// Stops the process on a spec that does not fit the inputs; `make` throws instead.
     public static func build(inputShape: [Int], classCount: Int, spec: ModelSpec, rng: inout SeededGenerator) -> AdaptationModel {
         let extractor: Architecture.FeatureExtractor
         switch spec.extractor {

@@ -9,11 +9,15 @@ public struct StrategyOptionSpec: Sendable {
     public let defaultValue: OptionValue?
     /// Free text: what it does and its allowed values.
     public let summary: String
+    /// The values a recipe may give, checked when the recipe is validated and again by
+    /// `StrategyRegistry.make`; nil: any value of the default's kind.
+    public let domain: OptionDomain?
 
-    public init(_ name: String, default defaultValue: OptionValue?, _ summary: String) {
+    public init(_ name: String, default defaultValue: OptionValue?, _ summary: String, domain: OptionDomain? = nil) {
         self.name = name
         self.defaultValue = defaultValue
         self.summary = summary
+        self.domain = domain
     }
 }
 
@@ -82,6 +86,11 @@ public struct StrategyRegistry {
         var owned = options
         owned.owner = name
         try owned.checkKnown(entry.options.map(\.name))
+        for spec in entry.options {
+            if let value = owned.values[spec.name], let problem = spec.domain?.problem(with: value) {
+                throw StrategyError.invalidValue(strategy: name, key: spec.name, message: problem)
+            }
+        }
         return try entry.factory(owned, context)
     }
 
@@ -91,6 +100,9 @@ public struct StrategyRegistry {
         context: StrategyContext, label: String? = nil
     ) throws -> StrategyTerm {
         let entry = try entry(named: name)
+        if let weight, !(weight.isFinite && weight >= 0) {
+            throw StrategyError.invalidValue(strategy: name, key: "weight", message: "must be finite and ≥ 0, got \(weight)")
+        }
         let strategy = try make(name, options: options, context: context)
         return StrategyTerm(strategy, weight: weight ?? entry.defaultWeight, schedule: schedule ?? entry.defaultSchedule, label: label)
     }
@@ -125,7 +137,8 @@ extension StrategyRegistry {
                 let width = entry.options.map(\.name.count).max() ?? 0
                 for option in entry.options {
                     let value = option.defaultValue.map { "\($0)" } ?? "(derived)"
-                    lines.append("    \(option.name.padding(toLength: width, withPad: " ", startingAt: 0))  = \(value)  — \(option.summary)")
+                    let domain = option.domain.map { " [\($0)]" } ?? ""
+                    lines.append("    \(option.name.padding(toLength: width, withPad: " ", startingAt: 0))  = \(value)  — \(option.summary)\(domain)")
                 }
             }
             lines.append("")

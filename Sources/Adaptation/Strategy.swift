@@ -32,6 +32,115 @@ public enum OptionValue: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
+/// An interval of finite numbers with open or closed ends, for recipe values and options.
+public struct NumberRange: Sendable, Equatable, CustomStringConvertible {
+    public var lower: Double
+    public var upper: Double
+    public var lowerInclusive: Bool
+    public var upperInclusive: Bool
+
+    public init(_ lower: Double, _ upper: Double, lowerInclusive: Bool = true, upperInclusive: Bool = true) {
+        self.lower = lower
+        self.upper = upper
+        self.lowerInclusive = lowerInclusive
+        self.upperInclusive = upperInclusive
+    }
+
+    /// [a, b]
+    public static func closed(_ a: Double, _ b: Double) -> NumberRange { NumberRange(a, b) }
+    /// [a, b)
+    public static func halfOpen(_ a: Double, _ b: Double) -> NumberRange { NumberRange(a, b, upperInclusive: false) }
+    /// (a, b]
+    public static func aboveUpTo(_ a: Double, _ b: Double) -> NumberRange { NumberRange(a, b, lowerInclusive: false) }
+    /// (a, b)
+    public static func open(_ a: Double, _ b: Double) -> NumberRange { NumberRange(a, b, lowerInclusive: false, upperInclusive: false) }
+
+    /// Whether `v` is finite and inside, also after rounding to Float (0.999999999 is 1 as a Float).
+    public func contains(_ v: Double) -> Bool {
+        func inside(_ x: Double) -> Bool {
+            x.isFinite && (lowerInclusive ? x >= lower : x > lower) && (upperInclusive ? x <= upper : x < upper)
+        }
+        return inside(v) && inside(Double(Float(v)))
+    }
+
+    /// `[0, 1)`, `(0, 1e+06]`.
+    public var description: String {
+        func number(_ x: Double) -> String { OptionValue.number(x).description }
+        return (lowerInclusive ? "[" : "(") + number(lower) + ", " + number(upper) + (upperInclusive ? "]" : ")")
+    }
+}
+
+/// The values an option accepts. A list option also takes a lone scalar as a one-item list.
+public enum OptionDomain: Sendable, Equatable, CustomStringConvertible {
+    case number(NumberRange)
+    case integer(ClosedRange<Int>)
+    case choice([String])
+    /// Any string (a path, a prefix).
+    case string
+    case bool
+    case numbers(NumberRange, count: ClosedRange<Int>)
+    case choices([String], count: ClosedRange<Int>)
+    case strings(count: ClosedRange<Int>)
+    /// Widths of dense hidden layers that read one of the model's representations (a domain
+    /// discriminator): each in `width`; recipe validation adds their parameters to the model's.
+    case layerWidths(width: ClosedRange<Int>, count: ClosedRange<Int>)
+
+    public var description: String {
+        func ints(_ r: ClosedRange<Int>) -> String { "[\(r.lowerBound), \(r.upperBound)]" }
+        func count(_ r: ClosedRange<Int>) -> String {
+            r.lowerBound == r.upperBound ? "\(r.lowerBound)" : r.upperBound == Int.max ? "at least \(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
+        }
+        switch self {
+        case .number(let r): return "a number in \(r)"
+        case .integer(let r): return "an integer in \(ints(r))"
+        case .choice(let names): return "one of \(names.joined(separator: ", "))"
+        case .string: return "a string"
+        case .bool: return "true or false"
+        case .numbers(let r, let c): return "a list of \(count(c)) numbers in \(r)"
+        case .choices(let names, let c): return "a list of \(count(c)) of \(names.joined(separator: ", "))"
+        case .strings(let c): return "a list of \(count(c)) strings"
+        case .layerWidths(let w, let c): return "a list of \(count(c)) layer widths in \(ints(w))"
+        }
+    }
+
+    /// Why `value` is outside the domain (`must be a number in [0, 1], got 2`), or nil when it is inside.
+    public func problem(with value: OptionValue) -> String? {
+        func fail() -> String { "must be \(self), got \(value.kind) (\(value))" }
+        func items() -> [OptionValue] {
+            if case .list(let list) = value { return list }
+            return [value]
+        }
+        func isInteger(_ v: Double, in r: ClosedRange<Int>) -> Bool {
+            v.isFinite && v == v.rounded() && v >= Double(r.lowerBound) && v <= Double(r.upperBound)
+        }
+        switch self {
+        case .number(let r):
+            guard case .number(let v) = value, r.contains(v) else { return fail() }
+        case .integer(let r):
+            guard case .number(let v) = value, isInteger(v, in: r) else { return fail() }
+        case .choice(let names):
+            guard case .string(let s) = value, names.contains(s) else { return fail() }
+        case .string:
+            guard case .string = value else { return fail() }
+        case .bool:
+            guard case .bool = value else { return fail() }
+        case .numbers(let r, let c):
+            let list = items()
+            guard c.contains(list.count), list.allSatisfy({ if case .number(let v) = $0 { return r.contains(v) } else { return false } }) else { return fail() }
+        case .choices(let names, let c):
+            let list = items()
+            guard c.contains(list.count), list.allSatisfy({ if case .string(let s) = $0 { return names.contains(s) } else { return false } }) else { return fail() }
+        case .strings(let c):
+            let list = items()
+            guard c.contains(list.count), list.allSatisfy({ if case .string = $0 { return true } else { return false } }) else { return fail() }
+        case .layerWidths(let w, let c):
+            let list = items()
+            guard c.contains(list.count), list.allSatisfy({ if case .number(let v) = $0 { return isInteger(v, in: w) } else { return false } }) else { return fail() }
+        }
+        return nil
+    }
+}
+
 /// Errors raised while building or running a strategy from a recipe.
 public enum StrategyError: Error, CustomStringConvertible, Equatable {
     /// An option has the wrong type (`expected` says what was wanted).

@@ -119,8 +119,8 @@ public struct Recipe: Sendable {
         ])
         self.file = file
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        name = try root.string("name") ?? stem
-        task = try root.string("task") ?? name
+        name = try root.nonBlankString("name") ?? stem
+        task = try root.nonBlankString("task") ?? name
         description = try root.string("description") ?? ""
 
         func resolveFile(_ path: String, at location: RecipeLocation, what: String) throws -> String {
@@ -155,12 +155,15 @@ public struct Recipe: Sendable {
                     guard spec.accepts(value) else {
                         var suggestion: String?
                         if case .choice(let names) = spec.kind, case .string(let given) = value { suggestion = closestName(to: given, among: names) }
-                        let bounds = spec.range.map { " in (\(OptionValue.number($0.0)), \(OptionValue.number($0.1)))" } ?? ""
+                        let bounds = spec.range.map { " in \($0)" } ?? ""
                         throw RecipeError(dataSection.location(of: spec.name), "data.\(spec.name) must be \(spec.expected)\(bounds), got \(value.kind) (\(value))",
                             suggestion: suggestion)
                     }
                     options[spec.name] = value
                 }
+            }
+            if let (key, problem) = DataGenerators.problem(generator, options: options) {
+                throw RecipeError(dataSection.location(of: key), "data.\(key) \(problem)")
             }
             dataSource = .generator(name: generator, options: options)
         case (nil, nil):
@@ -170,9 +173,8 @@ public struct Recipe: Sendable {
         }
         data = DataRecipe(
             source: dataSource, permuteSourceLabels: try dataSection.bool("permute_source_labels") ?? false,
-            targetLabelsPerClass: try dataSection.int("target_labels_per_class", min: 0) ?? 0,
-            maxSourceSamples: try dataSection.int("max_source_samples", min: 0) ?? 0,
-            maxTargetSamples: try dataSection.int("max_target_samples", min: 0) ?? 0)
+            targetLabelsPerClass: try dataSection.int("target_labels_per_class", 0...RecipeLimits.maxSamples) ?? 0,
+            maxSourceSamples: try dataSection.sampleCap("max_source_samples"), maxTargetSamples: try dataSection.sampleCap("max_target_samples"))
 
         // model
         let modelSection = try root.section("model", required: true)!
@@ -182,23 +184,22 @@ public struct Recipe: Sendable {
         switch architecture {
         case "mlp":
             try modelSection.checkKeys(modelCommon + ["hidden", "dropout", "batchnorm"], context: "model mlp")
-            let hidden = try modelSection.ints("hidden", min: 1) ?? [15]
-            guard !hidden.isEmpty else { throw RecipeError(modelSection.location(of: "hidden"), "model.hidden needs at least one layer width") }
-            let dropout = try modelSection.double("dropout") ?? 0
-            guard dropout >= 0 && dropout < 1 else { throw RecipeError(modelSection.location(of: "dropout"), "model.dropout must be in [0, 1), got \(dropout)") }
-            extractor = .mlp(hidden: hidden, batchNorm: try modelSection.bool("batchnorm") ?? false, dropout: Float(dropout))
+            let hidden = try modelSection.ints("hidden", 1...RecipeLimits.maxWidth, count: 1...RecipeLimits.maxLayers) ?? [15]
+            let dropout = try modelSection.float("dropout", .halfOpen(0, 1)) ?? 0
+            extractor = .mlp(hidden: hidden, batchNorm: try modelSection.bool("batchnorm") ?? false, dropout: dropout)
         case "lenet":
             try modelSection.checkKeys(modelCommon + ["channels", "features"], context: "model lenet")
-            let channels = try modelSection.ints("channels", min: 1) ?? [6, 16]
-            guard channels.count == 2 else { throw RecipeError(modelSection.location(of: "channels"), "model.channels must list two widths, got \(channels)") }
-            extractor = .lenet(channels1: channels[0], channels2: channels[1], featureSize: try modelSection.int("features", min: 1) ?? 120)
+            let channels = try modelSection.ints("channels", 1...RecipeLimits.maxWidth, count: 2...2) ?? [6, 16]
+            extractor = .lenet(
+                channels1: channels[0], channels2: channels[1], featureSize: try modelSection.int("features", 1...RecipeLimits.maxWidth) ?? 120)
         default:
             throw RecipeError(modelSection.location(of: "architecture"), "unknown architecture '\(architecture)' (known: mlp, lenet)",
                 suggestion: closestName(to: architecture, among: ["mlp", "lenet"]))
         }
         let spec = ModelSpec(
-            extractor: extractor, bottleneck: try modelSection.int("bottleneck", min: 1),
-            classifierHidden: try modelSection.int("classifier_hidden", min: 1))
+            extractor: extractor, bottleneck: try modelSection.int("bottleneck", 1...RecipeLimits.maxWidth),
+            classifierHidden: try modelSection.int("classifier_hidden", 1...RecipeLimits.maxWidth))
+        let modelSize = try Recipe.checkModel(spec, data: dataSource, section: modelSection)
         var pretrained: String?
         var frozen: [String] = []
         var multipliers: [String: Float] = [:]
@@ -223,9 +224,7 @@ public struct Recipe: Sendable {
                         throw RecipeError(m.location(of: key), "lr multiplier for '\(key)' must name features, bottleneck or classifier",
                             suggestion: closestName(to: head, among: prefixes))
                     }
-                    let value = try m.double(key)!
-                    guard value >= 0 else { throw RecipeError(m.location(of: key), "lr multiplier for '\(key)' must be ≥ 0, got \(value)") }
-                    multipliers[key] = Float(value)
+                    if let value = try m.float(key, .closed(0, RecipeLimits.maxFactor)) { multipliers[key] = value }
                 }
             }
         }
@@ -237,6 +236,7 @@ public struct Recipe: Sendable {
             strategies.append(try Recipe.strategy(item, registry: registry))
         }
         self.strategies = strategies
+        try Recipe.checkStrategyModules(strategies, registry: registry, model: modelSize)
 
         // optimizer
         let optimizerSection = try root.section("optimizer")
@@ -246,31 +246,31 @@ public struct Recipe: Sendable {
             throw RecipeError(optimizerSection!.location(of: "name"), "unknown optimizer '\(kindName)' (known: sgd, adam, adamw)",
                 suggestion: closestName(to: kindName, among: OptimizerConfiguration.Kind.allCases.map(\.rawValue)))
         }
-        let momentum = try optimizerSection?.double("momentum") ?? (kind == .sgd ? 0.9 : 0)
-        if let s = optimizerSection, !(0..<1).contains(momentum) {
-            throw RecipeError(s.location(of: "momentum"), "optimizer.momentum must be in [0, 1), got \(momentum)")
-        }
-        let lr = try optimizerSection?.double("lr") ?? (kind == .sgd ? 0.01 : 0.001)
-        if let s = optimizerSection, !(lr > 0) { throw RecipeError(s.location(of: "lr"), "optimizer.lr must be positive, got \(lr)") }
+        let momentum = try optimizerSection?.double("momentum", .halfOpen(0, 1)) ?? (kind == .sgd ? 0.9 : 0)
+        let lr = try optimizerSection?.double("lr", .aboveUpTo(0, RecipeLimits.maxFactor)) ?? (kind == .sgd ? 0.01 : 0.001)
         let nesterov = try optimizerSection?.bool("nesterov") ?? false
         if let s = optimizerSection, nesterov, kind != .sgd || momentum == 0 {
             throw RecipeError(s.location(of: "nesterov"), "optimizer.nesterov needs sgd with momentum > 0")
         }
         optimizer = OptimizerConfiguration(
             kind: kind, learningRate: Float(lr), momentum: Float(momentum), nesterov: nesterov,
-            weightDecay: Float(try optimizerSection?.double("weight_decay") ?? (kind == .adamw ? 0.01 : 0)),
-            beta1: Float(try optimizerSection?.double("beta1") ?? 0.9), beta2: Float(try optimizerSection?.double("beta2") ?? 0.999))
+            weightDecay: try optimizerSection?.float("weight_decay", .closed(0, RecipeLimits.maxFactor)) ?? (kind == .adamw ? 0.01 : 0),
+            beta1: try optimizerSection?.float("beta1", .halfOpen(0, 1)) ?? 0.9, beta2: try optimizerSection?.float("beta2", .halfOpen(0, 1)) ?? 0.999)
 
         schedule = try root.learningRateSchedule("schedule") ?? .constant
-        epochs = try root.int("epochs", min: 1) ?? 10
-        batchSize = try root.int("batch_size", min: 1) ?? 32
+        epochs = try root.int("epochs", 1...RecipeLimits.maxEpochs) ?? 10
+        batchSize = try root.int("batch_size", 2...RecipeLimits.maxBatchSize) ?? 32
         if root.has("seed") && root.has("seeds") {
             throw RecipeError(root.location(of: "seed"), "give 'seed' or 'seeds', not both")
         }
-        if let one = try root.int("seed", min: 0) {
+        if let one = try root.int("seed", 0...Int.max) {
             seeds = [UInt64(one)]
         } else {
-            seeds = (try root.ints("seeds", min: 0) ?? [0]).map { UInt64($0) }
+            let list = try root.ints("seeds", 0...Int.max, count: 1...RecipeLimits.maxSeeds) ?? [0]
+            if let i = list.indices.first(where: { list[..<$0].contains(list[$0]) }) {
+                throw RecipeError(root.elementLocation("seeds", i), "seeds must be distinct; \(list[i]) appears twice")
+            }
+            seeds = list.map { UInt64($0) }
         }
 
         let evaluationSection = try root.section("evaluation")
@@ -286,8 +286,8 @@ public struct Recipe: Sendable {
             }
         }
         evaluation = EvaluationRecipe(
-            every: try evaluationSection?.int("every", min: 1) ?? max(1, epochs / 10), divergences: divergences,
-            divergenceSamples: try evaluationSection?.int("divergence_samples", min: 4) ?? 500,
+            every: try evaluationSection?.int("every", 1...RecipeLimits.maxEpochs) ?? max(1, epochs / 10), divergences: divergences,
+            divergenceSamples: try evaluationSection?.int("divergence_samples", 4...RecipeLimits.maxBatchSize) ?? 500,
             sourceOnlyBaseline: try evaluationSection?.bool("source_only_baseline") ?? false)
 
         let selectionSection = try root.section("selection")
@@ -303,7 +303,7 @@ public struct Recipe: Sendable {
             }
         }
         selection = SelectionRecipe(rules: rules)
-        output = try root.string("output") ?? "runs/\(name)"
+        output = try root.nonBlankString("output") ?? "runs/\(name)"
 
         resolved = tree.json
         var lines: [String: Int] = [:]
@@ -327,6 +327,46 @@ public struct Recipe: Sendable {
         hash = String(SHA256.hex(Array(hashed.canonicalString.utf8)).prefix(16))
     }
 
+    /// Checks that the model can be built for the data's samples (`lenet` needs C×H×W images) and
+    /// stays under `RecipeLimits.maxParameters`, before anything is allocated. The sample shape is
+    /// known for generators and read from the header of a data file; nil when it cannot be read
+    /// (the run then reports the file's problem).
+    static func checkModel(_ spec: ModelSpec, data: DataSource, section: Section) throws -> ModelSpec.Size? {
+        guard let (shape, classes) = DataGenerators.sampleShape(of: data) else { return nil }
+        do {
+            return try spec.check(inputShape: shape, classCount: classes, maxWidth: RecipeLimits.maxWidth, maxParameters: RecipeLimits.maxParameters)
+        } catch let error as ModelSpecError {
+            throw RecipeError(section.location(of: error.field), "model.\(error.field): \(error.message)")
+        }
+    }
+
+    /// Adds the parameters of the strategies' own layers (`OptionDomain.layerWidths`: a
+    /// discriminator) to the model's and refuses a total above `RecipeLimits.maxParameters`.
+    static func checkStrategyModules(_ strategies: [StrategyRecipe], registry: StrategyRegistry, model: ModelSpec.Size?) throws {
+        guard let model else { return }
+        var total = model.parameters
+        let input = max(model.extractorSize, model.featureSize, model.classCount)
+        for strategy in strategies {
+            for spec in registry.entries[strategy.name]?.options ?? [] {
+                guard case .layerWidths? = spec.domain, let value = strategy.options[spec.name] else { continue }
+                let widths: [Int]
+                switch value {
+                case .number(let v): widths = [Int(v)]
+                case .list(let items): widths = items.compactMap { if case .number(let v) = $0 { return Int(v) } else { return nil } }
+                default: widths = []
+                }
+                var width = input
+                for w in widths + [2] {
+                    total += width * w + w
+                    width = w
+                }
+                guard total <= RecipeLimits.maxParameters else {
+                    throw RecipeError(strategy.location, "strategy \(strategy.name): option '\(spec.name)' \(value) brings the parameters to \(total), more than the limit of \(RecipeLimits.maxParameters)")
+                }
+            }
+        }
+    }
+
     private static func strategy(_ tree: RecipeTree, registry: StrategyRegistry) throws -> StrategyRecipe {
         // A bare name is allowed: `- dann`.
         var section: Section
@@ -343,10 +383,7 @@ public struct Recipe: Sendable {
             throw RecipeError(section.location(of: "name"), "unknown strategy '\(name)' (known: \(registry.names.joined(separator: ", ")))",
                 suggestion: closestName(to: name, among: registry.names))
         }
-        let weight = try section.double("weight")
-        if let weight, !(weight >= 0 && weight.isFinite) {
-            throw RecipeError(section.location(of: "weight"), "strategy \(name): weight must be finite and ≥ 0, got \(weight)")
-        }
+        let weight = try section.float("weight", .closed(0, RecipeLimits.maxFactor))
         var options: [String: OptionValue] = [:]
         if let optionSection = try section.section("options") {
             let documented = entry.options.map(\.name)
@@ -355,15 +392,19 @@ public struct Recipe: Sendable {
                     throw RecipeError(optionSection.location(of: key), "strategy \(name) has no option '\(key)' (documented: \(documented.isEmpty ? "none" : documented.joined(separator: ", ")))",
                         suggestion: closestName(to: key, among: documented))
                 }
-                let value = try optionSection.option(key)!
+                // null: the option's default.
+                guard let value = try optionSection.option(key) else { continue }
                 if let expected = spec.defaultValue, !OptionValue.sameKind(expected, value) {
                     throw RecipeError(optionSection.location(of: key), "strategy \(name): option '\(key)' must be \(expected.kind) like its default \(expected), got \(value.kind) (\(value))")
+                }
+                if let problem = spec.domain?.problem(with: value) {
+                    throw RecipeError(optionSection.location(of: key), "strategy \(name): option '\(key)' \(problem)")
                 }
                 options[key] = value
             }
         }
         return StrategyRecipe(
-            name: name, weight: weight.map { Float($0) }, schedule: try section.weightSchedule("schedule"), options: options,
+            name: name, weight: weight, schedule: try section.weightSchedule("schedule"), options: options,
             location: tree.location)
     }
 }
@@ -441,39 +482,104 @@ struct Section {
         return s
     }
 
+    /// A string with at least one non-space character.
+    func nonBlankString(_ key: String) throws -> String? {
+        guard let s = try string(key) else { return nil }
+        guard !s.allSatisfy(\.isWhitespace) else { throw RecipeError(location(of: key), "\(name(key)) must not be empty") }
+        guard !s.contains("\0") else { throw RecipeError(location(of: key), "\(name(key)) must not contain a NUL character") }
+        return s
+    }
+
+    /// `max_source_samples` / `max_target_samples`: 0 (all) or at least 2 (a batch needs two rows).
+    func sampleCap(_ key: String) throws -> Int {
+        let n = try int(key, 0...RecipeLimits.maxSamples) ?? 0
+        guard n != 1 else { throw RecipeError(location(of: key), "\(name(key)) must be 0 (all) or at least 2, got 1") }
+        return n
+    }
+
     func bool(_ key: String) throws -> Bool? {
         guard let v = value(key) else { return nil }
         guard case .scalar(let s, .bool, _) = v else { throw RecipeError(v.location, "\(name(key)) must be true or false, got \(v.kindDescription)") }
         return ["true", "yes", "on"].contains(s.lowercased())
     }
 
-    func double(_ key: String) throws -> Double? {
-        guard let v = value(key) else { return nil }
-        guard case .scalar(let s, let kind, _) = v, kind == .int || kind == .float, let d = Double(s) else {
-            throw RecipeError(v.location, "\(name(key)) must be a number, got \(v.kindDescription)")
+    /// The finite number a scalar holds. `.nan`, `.inf`, `1e400` are refused as not finite; `1_0`,
+    /// `0x1A`, `1:30` (YAML 1.1 notations) as not decimal, so that every number means what it reads.
+    static func number(_ t: RecipeTree, what: String) throws -> Double {
+        guard case .scalar(let s, let kind, _) = t, kind == .int || kind == .float else {
+            throw RecipeError(t.location, "\(what) must be a number, got \(t.kindDescription)")
+        }
+        let lowered = s.lowercased()
+        let decimal = Set("0123456789+-.e")
+        guard !lowered.contains("inf") && !lowered.contains("nan") else {
+            throw RecipeError(t.location, "\(what) must be a finite number, got \(s)")
+        }
+        guard lowered.allSatisfy({ decimal.contains($0) }), let d = Double(lowered) else {
+            throw RecipeError(t.location, "\(what) must be a number in decimal notation, got \(s)")
+        }
+        guard d.isFinite else { throw RecipeError(t.location, "\(what) must be a finite number, got \(s)") }
+        return d
+    }
+
+    /// An integer in `range`; an integral number in decimal notation (`1e3`) counts.
+    static func integer(_ t: RecipeTree, what: String, _ range: ClosedRange<Int>) throws -> Int {
+        let bounds = range.upperBound == Int.max ? "≥ \(range.lowerBound)" : "in [\(range.lowerBound), \(range.upperBound)]"
+        guard case .scalar(let s, let kind, _) = t, kind == .int || kind == .float else {
+            throw RecipeError(t.location, "\(what) must be an integer, got \(t.kindDescription)")
+        }
+        if kind == .int, let i = Int(s) {
+            guard range.contains(i) else { throw RecipeError(t.location, "\(what) must be an integer \(bounds), got \(s)") }
+            return i
+        }
+        let d = try number(t, what: what)
+        guard d == d.rounded(.towardZero), let i = Int(exactly: d), range.contains(i) else {
+            throw RecipeError(t.location, "\(what) must be an integer \(bounds), got \(s)")
+        }
+        return i
+    }
+
+    /// A number in `range` (checked also after rounding to Float).
+    static func number(_ t: RecipeTree, what: String, _ range: NumberRange) throws -> Double {
+        let d = try number(t, what: what)
+        guard range.contains(d) else {
+            guard case .scalar(let s, _, _) = t else { throw RecipeError(t.location, "\(what) must be a number in \(range)") }
+            throw RecipeError(t.location, "\(what) must be a number in \(range), got \(s)")
         }
         return d
     }
 
-    func int(_ key: String, min: Int? = nil) throws -> Int? {
+    func double(_ key: String, _ range: NumberRange) throws -> Double? {
         guard let v = value(key) else { return nil }
-        guard case .scalar(let s, .int, _) = v, let i = Int(s) else {
-            throw RecipeError(v.location, "\(name(key)) must be an integer, got \(v.kindDescription)")
-        }
-        if let min, i < min { throw RecipeError(v.location, "\(name(key)) must be ≥ \(min), got \(i)") }
-        return i
+        return try Section.number(v, what: name(key), range)
     }
 
-    /// A list of integers; a single integer is a one-element list.
-    func ints(_ key: String, min: Int? = nil) throws -> [Int]? {
+    func float(_ key: String, _ range: NumberRange) throws -> Float? {
+        try double(key, range).map { Float($0) }
+    }
+
+    func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+        guard let v = value(key) else { return nil }
+        return try Section.integer(v, what: name(key), range)
+    }
+
+    func int(_ key: String, min: Int = Int.min) throws -> Int? { try int(key, min...Int.max) }
+
+    /// A list of `count` integers in `range`; a single integer is a one-element list.
+    func ints(_ key: String, _ range: ClosedRange<Int>, count: ClosedRange<Int> = 0...Int.max) throws -> [Int]? {
         guard let items = listItems(key) else { return nil }
+        guard count.contains(items.count) else { throw RecipeError(location(of: key), "\(name(key)) must list \(Section.describe(count)) integers, got \(items.count)") }
         return try items.map { item in
-            guard case .scalar(let s, .int, _) = item, let i = Int(s) else {
-                throw RecipeError(item.location, "\(name(key)) must be a list of integers, got \(item.kindDescription)")
-            }
-            if let min, i < min { throw RecipeError(item.location, "\(name(key)) entries must be ≥ \(min), got \(i)") }
-            return i
+            guard case .scalar = item else { throw RecipeError(item.location, "\(name(key)) must be a list of integers, got \(item.kindDescription)") }
+            return try Section.integer(item, what: "\(name(key)) entries", range)
         }
+    }
+
+    func ints(_ key: String, min: Int = Int.min) throws -> [Int]? { try ints(key, min...Int.max) }
+
+    /// `3`, `1 to 64`, `at least 1`.
+    static func describe(_ count: ClosedRange<Int>) -> String {
+        count.lowerBound == count.upperBound ? "\(count.lowerBound)"
+            : count.upperBound == Int.max ? "at least \(count.lowerBound)" : "\(count.lowerBound) to \(count.upperBound)"
     }
 
     /// The entries under `key`: a list's items, or a lone scalar as a one-item list; nil when absent.
@@ -483,13 +589,12 @@ struct Section {
         return [v]
     }
 
-    func doubles(_ key: String) throws -> [Double]? {
+    func doubles(_ key: String, _ range: NumberRange, count: ClosedRange<Int> = 0...Int.max) throws -> [Double]? {
         guard let items = listItems(key) else { return nil }
+        guard count.contains(items.count) else { throw RecipeError(location(of: key), "\(name(key)) must list \(Section.describe(count)) numbers, got \(items.count)") }
         return try items.map { item in
-            guard case .scalar(let s, let kind, _) = item, kind == .int || kind == .float, let d = Double(s) else {
-                throw RecipeError(item.location, "\(name(key)) must be a list of numbers, got \(item.kindDescription)")
-            }
-            return d
+            guard case .scalar = item else { throw RecipeError(item.location, "\(name(key)) must be a list of numbers, got \(item.kindDescription)") }
+            return try Section.number(item, what: "\(name(key)) entries", range)
         }
     }
 
@@ -510,7 +615,7 @@ struct Section {
             switch t {
             case .scalar(let s, let kind, _):
                 switch kind {
-                case .int, .float: return .number(Double(s)!)
+                case .int, .float: return .number(try Section.number(t, what: name(key)))
                 case .bool: return .bool(["true", "yes", "on"].contains(s.lowercased()))
                 case .string: return .string(s)
                 case .null: throw RecipeError(t.location, "\(name(key)) must not be null")
@@ -536,17 +641,15 @@ struct Section {
             return .constant
         case "step":
             try s.checkKeys(["name", "milestones", "gamma"])
-            let milestones = try s.doubles("milestones") ?? [0.5, 0.75]
-            guard milestones.allSatisfy({ (0...1).contains($0) }) else {
-                throw RecipeError(s.location(of: "milestones"), "\(name(key)).milestones are fractions of training in [0, 1], got \(milestones)")
-            }
-            return .step(milestones: milestones.map { Float($0) }, gamma: Float(try s.double("gamma") ?? 0.1))
+            let milestones = try s.doubles("milestones", .closed(0, 1), count: 0...RecipeLimits.maxLayers) ?? [0.5, 0.75]
+            return .step(milestones: milestones.map { Float($0) }, gamma: try s.float("gamma", .closed(0, RecipeLimits.maxFactor)) ?? 0.1)
         case "cosine":
             try s.checkKeys(["name", "minimum_factor"])
-            return .cosine(minimumFactor: Float(try s.double("minimum_factor") ?? 0))
+            return .cosine(minimumFactor: try s.float("minimum_factor", .closed(0, 1)) ?? 0)
         case "dann":
             try s.checkKeys(["name", "alpha", "beta"])
-            return .dannAnnealing(alpha: Float(try s.double("alpha") ?? 10), beta: Float(try s.double("beta") ?? 0.75))
+            return .dannAnnealing(
+                alpha: try s.float("alpha", .closed(0, RecipeLimits.maxFactor)) ?? 10, beta: try s.float("beta", .closed(0, RecipeLimits.maxFactor)) ?? 0.75)
         default:
             throw RecipeError(s.location(of: "name"), "unknown learning-rate schedule '\(kind)' (known: \(known.joined(separator: ", ")))",
                 suggestion: closestName(to: kind, among: known))
@@ -567,12 +670,10 @@ struct Section {
             return .constant
         case "dann":
             try s.checkKeys(["name", "gamma"])
-            return .dannRamp(gamma: Float(try s.double("gamma") ?? 10))
+            return .dannRamp(gamma: try s.float("gamma", .closed(0, RecipeLimits.maxFactor)) ?? 10)
         case "linear":
             try s.checkKeys(["name", "ramp"])
-            let ramp = try s.double("ramp") ?? 0.3
-            guard ramp > 0 && ramp <= 1 else { throw RecipeError(s.location(of: "ramp"), "\(name(key)).ramp must be in (0, 1], got \(ramp)") }
-            return .linearRamp(rampFraction: Float(ramp))
+            return .linearRamp(rampFraction: try s.float("ramp", .aboveUpTo(0, 1)) ?? 0.3)
         default:
             throw RecipeError(s.location(of: "name"), "unknown λ schedule '\(kind)' (known: \(known.joined(separator: ", ")))",
                 suggestion: closestName(to: kind, among: known))

@@ -1,5 +1,35 @@
+import CYaml
 import Foundation
 import Yams
+
+/// Bounds on recipe, grid and `--set` YAML, checked before a tree is built, so that no input can
+/// exhaust memory or the stack (alias bombs, pathological nesting).
+public enum RecipeLimits {
+    /// Largest recipe or grid file, in bytes of UTF-8 (1 MiB).
+    public static let maxDocumentBytes = 1 << 20
+    /// Deepest nesting of mappings and lists (block or flow), counted from libyaml's tokens.
+    public static let maxDepth = 64
+    /// Most alias references (`*name`) in one document.
+    public static let maxAliases = 64
+    /// Most values (scalars, lists, mappings) in one document after aliases are expanded.
+    public static let maxNodes = 100_000
+
+    /// Ranges of the recipe's counts (each also names a key of the recipe).
+    public static let maxEpochs = 100_000
+    /// `batch_size` is in [2, maxBatchSize]: one row has no batch statistics (CORAL, MMD, BatchNorm).
+    public static let maxBatchSize = 1_000_000
+    /// `max_source_samples`, `max_target_samples`, `target_labels_per_class`.
+    public static let maxSamples = 1_000_000_000
+    /// Most seeds in one recipe.
+    public static let maxSeeds = 1_000
+    /// Widest layer (`hidden`, `channels`, `features`, `bottleneck`, `classifier_hidden`) and most hidden layers.
+    public static let maxWidth = 1_000_000
+    public static let maxLayers = 64
+    /// Most trainable parameters of the model and the strategies' modules together, checked before allocating.
+    public static let maxParameters = 500_000_000
+    /// Largest factor a recipe may give (weights, multipliers, σ, schedule constants).
+    public static let maxFactor = 1e6
+}
 
 /// Where a value of a recipe came from: a line of a recipe file, or a `--set` override.
 public struct RecipeLocation: Sendable, Equatable, CustomStringConvertible {
@@ -81,6 +111,7 @@ public indirect enum RecipeTree: Sendable {
 
     /// Parses YAML text; `file` names the recipe in locations.
     public static func parse(yaml: String, file: String) throws -> RecipeTree {
+        try checkLimits(yaml) { line, column in RecipeLocation(file: file, line: line, column: column) }
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -88,7 +119,52 @@ public indirect enum RecipeTree: Sendable {
             throw RecipeError(RecipeLocation(file: file, line: Self.line(of: error), column: 1), "not valid YAML: \(Self.problem(of: error))")
         }
         guard let node else { throw RecipeError(RecipeLocation(file: file, line: 1), "the recipe is empty") }
-        return try convert(node, file: file, override: nil)
+        var budget = RecipeLimits.maxNodes
+        return try convert(node, file: file, override: nil, budget: &budget)
+    }
+
+    /// Refuses text beyond `RecipeLimits` before Yams composes it: Yams expands aliases into
+    /// shared nodes and composes recursively, so an alias bomb or deep nesting must be stopped
+    /// here. libyaml's scanner (iterative) gives the tokens; block and flow collection starts
+    /// and ends bound the depth. Scanner errors are left for the parser to report.
+    static func checkLimits(_ text: String, at location: (_ line: Int, _ column: Int) -> RecipeLocation) throws {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= RecipeLimits.maxDocumentBytes else {
+            throw RecipeError(location(1, 1), "the YAML is \(bytes.count) bytes, more than the limit of \(RecipeLimits.maxDocumentBytes)")
+        }
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { return }
+        defer { yaml_parser_delete(&parser) }
+        try bytes.withUnsafeBufferPointer { buffer in
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var depth = 0
+            var aliases = 0
+            while true {
+                var token = yaml_token_t()
+                guard yaml_parser_scan(&parser, &token) == 1 else { return }
+                defer { yaml_token_delete(&token) }
+                let (line, column) = (Int(token.start_mark.line) + 1, Int(token.start_mark.column) + 1)
+                switch token.type {
+                case YAML_STREAM_END_TOKEN, YAML_NO_TOKEN:
+                    return
+                case YAML_BLOCK_SEQUENCE_START_TOKEN, YAML_BLOCK_MAPPING_START_TOKEN, YAML_FLOW_SEQUENCE_START_TOKEN, YAML_FLOW_MAPPING_START_TOKEN:
+                    depth += 1
+                    guard depth <= RecipeLimits.maxDepth else {
+                        throw RecipeError(location(line, column), "the YAML nests deeper than \(RecipeLimits.maxDepth) levels")
+                    }
+                case YAML_BLOCK_END_TOKEN, YAML_FLOW_SEQUENCE_END_TOKEN, YAML_FLOW_MAPPING_END_TOKEN:
+                    depth -= 1
+                case YAML_ALIAS_TOKEN:
+                    aliases += 1
+                    guard aliases <= RecipeLimits.maxAliases else {
+                        throw RecipeError(location(line, column), "the YAML uses more than \(RecipeLimits.maxAliases) aliases (*name)")
+                    }
+                default:
+                    break
+                }
+            }
+        }
     }
 
     /// Reads and parses a recipe file.
@@ -115,9 +191,14 @@ public indirect enum RecipeTree: Sendable {
         }
     }
 
-    private static func convert(_ node: Node, file: String, override: String?) throws -> RecipeTree {
+    /// `budget`: values still allowed (`RecipeLimits.maxNodes`); aliases count at every use.
+    private static func convert(_ node: Node, file: String, override: String?, budget: inout Int) throws -> RecipeTree {
         func location(_ mark: Mark?) -> RecipeLocation {
             RecipeLocation(file: file, line: override == nil ? (mark?.line ?? 0) : 0, column: mark?.column ?? 1, override: override)
+        }
+        budget -= 1
+        guard budget >= 0 else {
+            throw RecipeError(location(node.mark), "the YAML expands to more than \(RecipeLimits.maxNodes) values (aliases included)")
         }
         switch node {
         case .scalar(let scalar):
@@ -131,7 +212,9 @@ public indirect enum RecipeTree: Sendable {
             }
             return .scalar(scalar.string, kind, location(scalar.mark))
         case .sequence(let sequence):
-            return .sequence(try sequence.map { try convert($0, file: file, override: override) }, location(sequence.mark))
+            var items: [RecipeTree] = []
+            for item in sequence { items.append(try convert(item, file: file, override: override, budget: &budget)) }
+            return .sequence(items, location(sequence.mark))
         case .mapping(let mapping):
             var pairs: [(key: String, keyLocation: RecipeLocation, value: RecipeTree)] = []
             for (keyNode, valueNode) in mapping {
@@ -141,7 +224,7 @@ public indirect enum RecipeTree: Sendable {
                 if pairs.contains(where: { $0.key == key.string }) {
                     throw RecipeError(location(keyNode.mark), "duplicate key '\(key.string)'")
                 }
-                pairs.append((key.string, location(keyNode.mark), try convert(valueNode, file: file, override: override)))
+                pairs.append((key.string, location(keyNode.mark), try convert(valueNode, file: file, override: override, budget: &budget)))
             }
             return .mapping(pairs, location(mapping.mark))
         }
@@ -159,12 +242,18 @@ public indirect enum RecipeTree: Sendable {
         }
         let path = override[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty }) else { throw RecipeError(at, "empty key in the override path") }
+        guard path.count <= RecipeLimits.maxDepth else { throw RecipeError(at, "the key path is deeper than \(RecipeLimits.maxDepth) levels") }
         let text = String(override[override.index(after: eq)...])
+        guard !text.allSatisfy(\.isWhitespace) else {
+            throw RecipeError(at, "no value after '='; write \(override[..<eq])=null to use the default")
+        }
+        try Self.checkLimits(text) { _, _ in at }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw RecipeError(at, "the value '\(text)' is not valid YAML")
         }
-        let value = try node.map { try RecipeTree.convert($0, file: file, override: override) } ?? .scalar("", .null, at)
+        var budget = RecipeLimits.maxNodes
+        let value = try node.map { try RecipeTree.convert($0, file: file, override: override, budget: &budget) } ?? .scalar("", .null, at)
         return try replacing(path[...], with: value, at: at)
     }
 

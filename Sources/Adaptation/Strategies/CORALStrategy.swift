@@ -24,7 +24,7 @@ public final class CORALStrategy: AdaptationStrategy {
         StrategyEntry(
             name: "coral", summary: "Deep CORAL: ‖C_S − C_T‖²_F / (4d²) of batch covariances at one layer (default logits).",
             paper: "Sun & Saenko, ECCV Workshops 2016, 'Deep CORAL: Correlation Alignment for Deep Domain Adaptation'",
-            options: [StrategyOptionSpec("layer", default: .string("logits"), "extractor | features | logits")]
+            options: [StrategyOptionSpec("layer", default: .string("logits"), "extractor | features | logits", domain: .choice(FeatureLayer.allCases.map(\.rawValue)))]
         ) { options, _ in CORALStrategy(layer: try layerOption(options, default: .logits)) }
     }
 }

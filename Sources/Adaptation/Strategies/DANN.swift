@@ -66,9 +66,12 @@ public final class DANNStrategy: AdaptationStrategy {
             summary: "Domain-adversarial training: discriminator on gradient-reversed features, BCE (source 0, target 1), λ(p) ramp in the reversal.",
             paper: "Ganin et al., JMLR 2016, 'Domain-Adversarial Training of Neural Networks'",
             options: [
-                StrategyOptionSpec("layer", default: .string("features"), "representation the discriminator reads: extractor | features | logits"),
-                StrategyOptionSpec("discriminatorHidden", default: nil, "hidden sizes; default [1024, 1024] for ≥ 256-wide features, else [max(2d, 16)]"),
-                StrategyOptionSpec("discriminatorDropout", default: .number(0), "dropout after each hidden layer (paper's deep setting: 0.5)"),
+                StrategyOptionSpec("layer", default: .string("features"), "representation the discriminator reads: extractor | features | logits",
+                    domain: .choice(FeatureLayer.allCases.map(\.rawValue))),
+                StrategyOptionSpec("discriminatorHidden", default: nil, "hidden sizes; default [1024, 1024] for ≥ 256-wide features, else [max(2d, 16)]",
+                    domain: .layerWidths(width: 1...65_536, count: 0...16)),
+                StrategyOptionSpec("discriminatorDropout", default: .number(0), "dropout after each hidden layer (paper's deep setting: 0.5)",
+                    domain: .number(.halfOpen(0, 1))),
             ],
             defaultWeight: 1, defaultSchedule: .dannRamp(gamma: 10)
         ) { options, context in

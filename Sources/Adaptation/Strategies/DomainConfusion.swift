@@ -73,9 +73,11 @@ public final class DomainConfusionStrategy: AdaptationStrategy {
             summary: "Alternating: discriminator minimises CE on true domains (detached features); features minimise CE to the uniform domain distribution.",
             paper: "Tzeng, Hoffman, Darrell & Saenko, ICCV 2015, 'Simultaneous Deep Transfer Across Domains and Tasks'",
             options: [
-                StrategyOptionSpec("layer", default: .string("features"), "representation the discriminator reads: extractor | features | logits"),
-                StrategyOptionSpec("discriminatorHidden", default: nil, "hidden sizes; default [1024, 1024] for ≥ 256-wide features, else [max(2d, 16)]"),
-                StrategyOptionSpec("discriminatorDropout", default: .number(0), "dropout after each hidden layer"),
+                StrategyOptionSpec("layer", default: .string("features"), "representation the discriminator reads: extractor | features | logits",
+                    domain: .choice(FeatureLayer.allCases.map(\.rawValue))),
+                StrategyOptionSpec("discriminatorHidden", default: nil, "hidden sizes; default [1024, 1024] for ≥ 256-wide features, else [max(2d, 16)]",
+                    domain: .layerWidths(width: 1...65_536, count: 0...16)),
+                StrategyOptionSpec("discriminatorDropout", default: .number(0), "dropout after each hidden layer", domain: .number(.halfOpen(0, 1))),
             ]
         ) { options, context in
             let layer = try layerOption(options, default: .features)

@@ -69,11 +69,12 @@ public final class FineTuneStrategy: AdaptationStrategy {
             summary: "Start from checkpoint weights, freeze chosen layers, train (head ×10 lr) on granted target labels (or source).",
             paper: "Yosinski et al., NIPS 2014; Donahue et al., ICML 2014 (DeCAF feature extraction)",
             options: [
-                StrategyOptionSpec("checkpoint", default: .string(""), "HDF5 checkpoint to load; empty: keep the model's current weights"),
-                StrategyOptionSpec("load", default: .list([.string("features")]), "path prefixes loaded from the checkpoint"),
-                StrategyOptionSpec("freeze", default: .list([]), "path prefixes frozen ([features] = feature extraction)"),
-                StrategyOptionSpec("data", default: .string("target"), "target (granted target labels only) | both | source"),
-                StrategyOptionSpec("headMultiplier", default: .number(10), "learning-rate multiplier of classifier.*"),
+                StrategyOptionSpec("checkpoint", default: .string(""), "HDF5 checkpoint to load; empty: keep the model's current weights", domain: .string),
+                StrategyOptionSpec("load", default: .list([.string("features")]), "path prefixes loaded from the checkpoint", domain: .strings(count: 0...64)),
+                StrategyOptionSpec("freeze", default: .list([]), "path prefixes frozen ([features] = feature extraction)", domain: .strings(count: 0...64)),
+                StrategyOptionSpec("data", default: .string("target"), "target (granted target labels only) | both | source",
+                    domain: .choice(DataSource.allCases.map(\.rawValue))),
+                StrategyOptionSpec("headMultiplier", default: .number(10), "learning-rate multiplier of classifier.*", domain: .number(.closed(0, 1e6))),
             ]
         ) { options, _ in
             let data = try options.choice("data", default: "target", allowed: DataSource.allCases.map(\.rawValue))

@@ -64,14 +64,15 @@ public final class MMDStrategy: AdaptationStrategy {
 
     static func options(_ d: Defaults) -> [StrategyOptionSpec] {
         [
-            StrategyOptionSpec("layers", default: .list(d.layers.map { .string($0) }), "representations to align: extractor, features, logits"),
-            StrategyOptionSpec("kernel", default: .string(d.kernel), "gaussian | linear"),
-            StrategyOptionSpec("bandwidthRule", default: .string(d.rule), "gaussian bandwidths: fixed | median | mean"),
-            StrategyOptionSpec("sigma", default: .number(1), "σ of the fixed rule"),
+            StrategyOptionSpec("layers", default: .list(d.layers.map { .string($0) }), "representations to align: extractor, features, logits",
+                domain: .choices(FeatureLayer.allCases.map(\.rawValue), count: 1...FeatureLayer.allCases.count)),
+            StrategyOptionSpec("kernel", default: .string(d.kernel), "gaussian | linear", domain: .choice(["gaussian", "linear"])),
+            StrategyOptionSpec("bandwidthRule", default: .string(d.rule), "gaussian bandwidths: fixed | median | mean", domain: .choice(["fixed", "median", "mean"])),
+            StrategyOptionSpec("sigma", default: .number(1), "σ of the fixed rule", domain: .number(.aboveUpTo(0, 1e6))),
             StrategyOptionSpec(
                 "multipliers", default: .list(BandwidthRule.danMultipliers.map { .number(Double($0)) }),
-                "σ² = base × each multiplier (median/mean rules)"),
-            StrategyOptionSpec("estimator", default: .string(d.estimator), "biased | unbiased | linear"),
+                "σ² = base × each multiplier (median/mean rules)", domain: .numbers(.aboveUpTo(0, 1e6), count: 1...32)),
+            StrategyOptionSpec("estimator", default: .string(d.estimator), "biased | unbiased | linear", domain: .choice(MMDEstimator.allCases.map(\.rawValue))),
         ]
     }
 

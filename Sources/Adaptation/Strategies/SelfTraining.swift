@@ -142,13 +142,15 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
             summary: "Rounds of pseudo-labelling the target pool (confidence threshold or class-balanced growing fraction), CE on kept target rows.",
             paper: "Lee, ICML-W 2013 (Pseudo-Label); Zou et al., ECCV 2018 (class-balanced self-training)",
             options: [
-                StrategyOptionSpec("rounds", default: .number(10), "number of relabelling rounds after the warm-up"),
-                StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first round (no pseudo-labels)"),
-                StrategyOptionSpec("selection", default: .string("threshold"), "threshold | classBalanced"),
-                StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)"),
-                StrategyOptionSpec("initialFraction", default: .number(0.2), "class-balanced: fraction kept per class in round 1"),
-                StrategyOptionSpec("fractionStep", default: .number(0.2), "class-balanced: fraction added per round"),
-                StrategyOptionSpec("maxFraction", default: .number(0.8), "class-balanced: largest fraction"),
+                StrategyOptionSpec("rounds", default: .number(10), "number of relabelling rounds after the warm-up", domain: .integer(1...10_000)),
+                StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first round (no pseudo-labels)",
+                    domain: .number(.halfOpen(0, 1))),
+                StrategyOptionSpec("selection", default: .string("threshold"), "threshold | classBalanced", domain: .choice(Selection.allCases.map(\.rawValue))),
+                StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)",
+                    domain: .number(.closed(0, 1))),
+                StrategyOptionSpec("initialFraction", default: .number(0.2), "class-balanced: fraction kept per class in round 1", domain: .number(.closed(0, 1))),
+                StrategyOptionSpec("fractionStep", default: .number(0.2), "class-balanced: fraction added per round", domain: .number(.closed(0, 1))),
+                StrategyOptionSpec("maxFraction", default: .number(0.8), "class-balanced: largest fraction", domain: .number(.closed(0, 1))),
             ]
         ) { options, _ in
             let owner = options.owner
