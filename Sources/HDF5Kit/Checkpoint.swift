@@ -81,8 +81,16 @@ public enum Checkpoint {
         let file = try HDF5File(reading: url)
         var tensors: [String: Tensor] = [:]
         var order: [String] = []
+        // Each read is checked against DataLimits; so is their total, since all are held at once.
+        var totalBytes = 0
         for entry in try file.tree() where entry.kind == .dataset {
             guard let info = entry.dataset, info.elementType.isNumeric else { continue }
+            let bytes = try DataLimits.checkedCount(shape: info.shape, elementBytes: 4, file: url.path, objectPath: entry.path) * 4
+            totalBytes += bytes
+            guard totalBytes <= DataLimits.maxBytes else {
+                throw HDF5Error(.invalidData, file: url.path, objectPath: entry.path,
+                    reason: "the parameters up to this one total \(DataLimits.byteText(totalBytes)), over DAKit's limit of \(DataLimits.byteText(DataLimits.maxBytes)) (DataLimits.maxBytes)")
+            }
             let path = dottedPath(entry.path)
             tensors[path] = try file.dataset(entry.path).readTensor()
             order.append(path)
@@ -130,7 +138,7 @@ public enum Checkpoint {
             if !unexpected.isEmpty {
                 throw HDF5Error(.missingObject, file: file,
                     reason: "the file holds \(unexpected.count) parameter(s) the model does not have: \(summarize(unexpected)); "
-                        + "load with strict: false or select prefixes with only:")
+                        + "load non-strictly or select parameter prefixes (Swift: strict: false or only:; dakit weights import: --features-only)")
             }
         }
         for target in targets {

@@ -39,9 +39,11 @@ public enum DomainDatasetFile {
             throw HDF5Error(.typeMismatch, file: url.path, objectPath: split.path + "/x",
                 reason: "samples have shape \(Array(split.x.shape.dropFirst())) but /source/x samples have shape \(Array(source.x.shape.dropFirst()))")
         }
-        return DomainDataset(
+        let dataset = DomainDataset(
             source: source.split, target: target.split, sourceValidation: validation?.split, targetTest: test?.split,
             classNames: names, shiftDescription: shift)
+        try dataset.validateForTraining(file: url.path)
+        return dataset
     }
 
     /// Loads a source file and a target file, each with `/x` and `/y` (`/y` optional for the target).
@@ -54,6 +56,8 @@ public enum DomainDatasetFile {
         let sourceRoot = try sourceFile.root
         let targetRoot = try targetFile.root
         let declared = try classNames(of: sourceRoot) ?? classNames(of: targetRoot)
+        try DomainDataset.checkDomain(source.split, role: "source", file: sourceURL.path, path: "")
+        try DomainDataset.checkDomain(target.split, role: "target", file: targetURL.path, path: "")
         let names = try resolveClassNames(declared, splits: [source, target], file: sourceURL.path)
         try source.checkLabels(classCount: names.count)
         try target.checkLabels(classCount: names.count)
@@ -63,6 +67,7 @@ public enum DomainDatasetFile {
         }
         let shift = sourceRoot.hasAttribute("shift") ? try sourceRoot.attribute("shift").text
             : targetRoot.hasAttribute("shift") ? try targetRoot.attribute("shift").text : ""
+        try DomainDataset.checkClasses(sourceLabels: source.y ?? [], classCount: names.count, file: sourceURL.path, path: "/y")
         return DomainDataset(source: source.split, target: target.split, classNames: names, shiftDescription: shift)
     }
 
@@ -85,7 +90,8 @@ public enum DomainDatasetFile {
     }
 
     /// Runs the load-time checks on an in-memory dataset (labels within the class names, no NaN/Inf,
-    /// equal sample shapes), naming `file` and the split in errors.
+    /// equal sample shapes, and `DomainDataset.validateForTraining`'s minimums), naming `file` and
+    /// the split in errors.
     public static func validate(_ dataset: DomainDataset, file: String) throws {
         let splits: [(String, DomainSplit?)] = [
             ("/source", dataset.source), ("/target", dataset.target), ("/source/val", dataset.sourceValidation), ("/target/test", dataset.targetTest),
@@ -99,6 +105,7 @@ public enum DomainDatasetFile {
                     reason: "samples have shape \(split.sampleShape) but /source/x samples have shape \(dataset.sampleShape)")
             }
         }
+        try dataset.validateForTraining(file: file)
     }
 
     // MARK: - Reading and validation
@@ -166,12 +173,26 @@ public enum DomainDatasetFile {
     static func classNames(of group: HDF5Group) throws -> [String]? {
         guard group.hasAttribute("class_names") else { return nil }
         let names = try group.attribute("class_names").stringList
+        guard names.count <= DataLimits.maxClasses else {
+            throw HDF5Error(.invalidData, file: group.file.name, objectPath: group.path,
+                reason: "attribute 'class_names' declares \(names.count) classes, over DAKit's limit of \(DataLimits.maxClasses) (DataLimits.maxClasses)")
+        }
         return names.isEmpty ? nil : names
     }
 
+    /// The declared class names, else "0", "1", … up to the largest label, which must leave at most
+    /// `DataLimits.maxClasses` classes (a stray label of 10⁹ must not build a 10⁹-class model).
     static func resolveClassNames(_ declared: [String]?, splits: [LoadedSplit], file: String) throws -> [String] {
         if let declared { return declared }
-        let largest = splits.compactMap { $0.y?.max() }.max() ?? 0
-        return (0...max(0, largest)).map(String.init)
+        var largest = 0
+        var largestPath = ""
+        for split in splits {
+            if let top = split.y?.max(), top > largest { (largest, largestPath) = (top, split.path + "/y") }
+        }
+        guard largest < DataLimits.maxClasses else {
+            throw HDF5Error(.invalidData, file: file, objectPath: largestPath,
+                reason: "label \(largest) would make \(largest == Int.max ? "more than \(Int.max)" : String(largest + 1)) classes, over DAKit's limit of \(DataLimits.maxClasses) (DataLimits.maxClasses); declare class_names or fix the labels")
+        }
+        return (0...largest).map(String.init)
     }
 }

@@ -28,21 +28,26 @@ public final class HDF5Dataset: HDF5Object {
         super.init(file: file, path: path, handle: HDF5Handle(id, closer: H5Dclose))
     }
 
-    /// The size of each axis.
+    /// The size of each axis. A size beyond `Int.max` (only a corrupt or hostile file declares one)
+    /// reads as `Int.max`, which every read refuses by `DataLimits`.
     public var shape: [Int] {
         HDF5Library.withLock {
             let space = H5Dget_space(handle.id)
+            guard space >= 0 else {
+                _ = HDF5Library.takeErrorStack()
+                return []
+            }
             defer { H5Sclose(space) }
             let rank = Int(H5Sget_simple_extent_ndims(space))
             guard rank > 0 else { return [] }
-            var dims = [hsize_t](repeating: 0, count: rank)
+            var dims = [hsize_t](repeating: 0, count: min(rank, 32))
             H5Sget_simple_extent_dims(space, &dims, nil)
-            return dims.map { Int($0) }
+            return dims.map { Int(clamping: $0) }
         }
     }
 
-    /// Number of elements.
-    public var elementCount: Int { shape.reduce(1, *) }
+    /// Number of elements (`Int.max` when the product overflows).
+    public var elementCount: Int { DataLimits.product(shape) ?? Int.max }
 
     /// The element type stored in the file.
     public var elementType: HDF5ElementType {
@@ -62,7 +67,7 @@ public final class HDF5Dataset: HDF5Object {
             if H5Pget_layout(plist) == H5D_CHUNKED {
                 var dims = [hsize_t](repeating: 0, count: 32)
                 let rank = Int(H5Pget_chunk(plist, 32, &dims))
-                if rank > 0 { chunks = dims.prefix(rank).map { Int($0) } }
+                if rank > 0 { chunks = dims.prefix(min(rank, 32)).map { Int(clamping: $0) } }
             }
             var filters: [String] = []
             let count = H5Pget_nfilters(plist)
@@ -89,6 +94,45 @@ public final class HDF5Dataset: HDF5Object {
         return HDF5DatasetInfo(shape: shape, elementType: elementType, chunkShape: chunks, filters: filters)
     }
 
+    /// Refuses a dataset whose filter pipeline names a filter this libhdf5 lacks (a compression
+    /// plugin such as blosc that is not installed), naming the filter instead of libhdf5's
+    /// "can't open directory" from its failed plugin search.
+    func requireFilters() throws {
+        let missing: (id: Int32, name: String)? = HDF5Library.withLock {
+            let plist = H5Dget_create_plist(handle.id)
+            guard plist >= 0 else {
+                _ = HDF5Library.takeErrorStack()
+                return nil
+            }
+            defer { H5Pclose(plist) }
+            defer { _ = HDF5Library.takeErrorStack() }
+            let count = H5Pget_nfilters(plist)
+            guard count > 0 else { return nil }
+            for index in 0..<UInt32(count) {
+                var flags: UInt32 = 0
+                var valueCount = 0
+                var name = [CChar](repeating: 0, count: 64)
+                var config: UInt32 = 0
+                let filter = H5Pget_filter2(plist, index, &flags, &valueCount, nil, name.count, &name, &config)
+                if filter < 0 { continue }
+                if H5Zfilter_avail(filter) <= 0 { return (filter, cBufferString(name)) }
+            }
+            return nil
+        }
+        guard let missing else { return }
+        let known = HDF5Dataset.knownFilterNames[missing.id]
+        let name = known ?? (missing.name.isEmpty ? "unknown" : missing.name)
+        throw error(.missingFilter,
+            "needs HDF5 filter \(missing.id) (\(name)), which this libhdf5 does not have (install the filter plugin and set HDF5_PLUGIN_PATH)")
+    }
+
+    /// Registered HDF5 filter identifiers (https://github.com/HDFGroup/hdf5_plugins/blob/master/docs/RegisteredFilterPlugins.md).
+    static let knownFilterNames: [Int32: String] = [
+        1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset", 305: "lzo", 307: "bzip2",
+        32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp", 32015: "zstd", 32017: "sz",
+        32018: "fcidecomp", 32026: "blosc2",
+    ]
+
     private func requireNumeric(_ operation: String) throws {
         let type = elementType
         guard type.isNumeric else { throw error(.typeMismatch, "\(operation): element type \(type) is not numeric") }
@@ -105,7 +149,9 @@ public final class HDF5Dataset: HDF5Object {
             }
             outShape[0] = rows.count
         }
-        let count = outShape.reduce(1, *)
+        let count = try DataLimits.checkedCount(
+            shape: outShape, elementBytes: MemoryLayout<T>.stride, file: file.name, objectPath: path)
+        if count > 0 { try requireFilters() }
         var values = [T](repeating: zero, count: count)
         if count == 0 { return (outShape, values) }
         try HDF5Library.withLock {
@@ -128,7 +174,7 @@ public final class HDF5Dataset: HDF5Object {
             let status = values.withUnsafeMutableBytes { buffer in
                 H5Dread(handle.id, memoryType, memorySpace, fileSpace, dakit_H5P_DEFAULT(), buffer.baseAddress)
             }
-            if status < 0 { throw failure("cannot read data") }
+            if status < 0 { throw failure("cannot read data", kind: .unreadable) }
         }
         return (outShape, values)
     }

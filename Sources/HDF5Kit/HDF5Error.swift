@@ -22,6 +22,10 @@ public struct HDF5Error: Error, CustomStringConvertible, LocalizedError, Equatab
         case invalidData
         /// A write could not happen (folder missing, read-only, disk full).
         case writeFailed
+        /// libhdf5 cannot decode the file (bad superblock or object header, corrupt compressed chunk).
+        case unreadable
+        /// A dataset needs an HDF5 filter (compression plugin) that this libhdf5 does not have.
+        case missingFilter
         /// Any other failure reported by libhdf5.
         case library
     }
@@ -73,7 +77,7 @@ enum HDF5Library {
     }
 
     /// An error for a failed libhdf5 call, with the reason taken from the error stack.
-    static func failure(_ operation: String, file: String, objectPath: String?, kind: HDF5Error.Kind = .library) -> HDF5Error {
+    static func failure(_ operation: String, file: String, objectPath: String?, kind: HDF5Error.Kind = .unreadable) -> HDF5Error {
         let stack = takeErrorStack()
         let descriptions = stack.map { line -> String in
             guard let colon = line.range(of: ": ") else { return line }

@@ -193,9 +193,21 @@ public final class HDF5File {
     }
 
     /// Every group and dataset in the file, depth first, in the order the file lists them.
+    ///
+    /// A group reached again through another hard link (two links to one group, or a link that
+    /// points back up the tree and so makes a cycle) is listed once more as an entry whose
+    /// `sameAs` names where it was first listed, and is not entered again.
     public func tree() throws -> [HDF5TreeEntry] {
         var entries: [HDF5TreeEntry] = []
+        var listed: [HDF5ObjectIdentity: String] = [:]
         func visit(_ group: HDF5Group) throws {
+            if let identity = group.identity {
+                if let first = listed[identity] {
+                    entries.append(HDF5TreeEntry(path: group.path, kind: .group, dataset: nil, attributes: [:], sameAs: first))
+                    return
+                }
+                listed[identity] = group.path
+            }
             entries.append(HDF5TreeEntry(path: group.path, kind: .group, dataset: nil, attributes: try group.attributes()))
             for child in try group.childNames() {
                 let childPath = group.path == "/" ? "/\(child)" : "\(group.path)/\(child)"
@@ -243,6 +255,22 @@ public struct HDF5TreeEntry: Sendable {
     public var kind: HDF5ObjectKind
     public var dataset: HDF5DatasetInfo?
     public var attributes: [String: HDF5AttributeValue]
+    /// For a group reached again through another hard link: the path where it was first listed.
+    public var sameAs: String?
+
+    init(path: String, kind: HDF5ObjectKind, dataset: HDF5DatasetInfo?, attributes: [String: HDF5AttributeValue], sameAs: String? = nil) {
+        self.path = path
+        self.kind = kind
+        self.dataset = dataset
+        self.attributes = attributes
+        self.sameAs = sameAs
+    }
+}
+
+/// Which object in which file: the same for every hard link to it.
+struct HDF5ObjectIdentity: Hashable {
+    var fileNumber: UInt
+    var address: UInt64
 }
 
 /// A group or dataset: anything that carries attributes.
@@ -258,22 +286,43 @@ public class HDF5Object {
         self.handle = handle
     }
 
+    /// The object's file number and address, or nil when libhdf5 cannot tell.
+    var identity: HDF5ObjectIdentity? {
+        HDF5Library.withLock {
+            var info = H5O_info_t()
+            guard H5Oget_info2(handle.id, &info, UInt32(H5O_INFO_BASIC)) >= 0 else {
+                _ = HDF5Library.takeErrorStack()
+                return nil
+            }
+            return HDF5ObjectIdentity(fileNumber: UInt(info.fileno), address: UInt64(info.addr))
+        }
+    }
+
     func error(_ kind: HDF5Error.Kind, _ reason: String) -> HDF5Error {
         HDF5Error(kind, file: file.name, objectPath: path, reason: reason)
     }
 
-    func failure(_ operation: String, kind: HDF5Error.Kind = .library) -> HDF5Error {
+    func failure(_ operation: String, kind: HDF5Error.Kind = .unreadable) -> HDF5Error {
         HDF5Library.failure(operation, file: file.name, objectPath: path, kind: kind)
     }
+
+    /// Longest object or attribute name DAKit reads.
+    static let maxNameBytes = 1 << 16
 
     /// Names of the attributes, in name order.
     public func attributeNames() throws -> [String] {
         try HDF5Library.withLock {
             let count = dakit_h5_attribute_count(handle.id)
             guard count >= 0 else { throw failure("cannot list attributes") }
+            guard count <= DataLimits.maxAttributeElements else {
+                throw error(.invalidData, "has \(count) attributes; DAKit reads at most \(DataLimits.maxAttributeElements)")
+            }
             return try (0..<count).map { index in
                 let length = H5Aget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(index), nil, 0, dakit_H5P_DEFAULT())
                 guard length >= 0 else { throw failure("cannot read attribute name \(index)") }
+                guard length <= HDF5Object.maxNameBytes else {
+                    throw error(.invalidData, "attribute name \(index) is \(length) bytes long; DAKit reads names of at most \(HDF5Object.maxNameBytes)")
+                }
                 var buffer = [CChar](repeating: 0, count: Int(length) + 1)
                 H5Aget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(index), &buffer, buffer.count, dakit_H5P_DEFAULT())
                 return cBufferString(buffer)
@@ -313,7 +362,13 @@ public class HDF5Object {
             let space = H5Aget_space(attribute)
             defer { H5Sclose(space) }
             let isScalar = H5Sget_simple_extent_type(space) == H5S_SCALAR
-            let count = Int(H5Sget_simple_extent_npoints(space))
+            let points = H5Sget_simple_extent_npoints(space)
+            guard points >= 0 else { throw failure("cannot read the size of attribute '\(name)'") }
+            guard points <= DataLimits.maxAttributeElements else {
+                throw error(.invalidData,
+                    "attribute '\(name)' holds \(points) values; DAKit reads at most \(DataLimits.maxAttributeElements) (DataLimits.maxAttributeElements)")
+            }
+            let count = Int(points)
             switch H5Tget_class(type) {
             case H5T_STRING:
                 let strings = try readStrings(attribute: attribute, fileType: type, space: space, count: count, name: name)
@@ -340,14 +395,25 @@ public class HDF5Object {
             H5Tset_cset(memoryType, H5Tget_cset(fileType))
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             guard H5Aread(attribute, memoryType, &pointers) >= 0 else { throw failure("cannot read string attribute '\(name)'") }
-            let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
-            _ = dakit_h5_vlen_reclaim(memoryType, space, &pointers)
-            return strings
+            defer { _ = dakit_h5_vlen_reclaim(memoryType, space, &pointers) }
+            var total = 0
+            for pointer in pointers {
+                total += pointer.map { strlen($0) } ?? 0
+                guard total <= DataLimits.maxAttributeBytes else {
+                    throw error(.invalidData,
+                        "string attribute '\(name)' holds over \(DataLimits.byteText(DataLimits.maxAttributeBytes)) of text; DAKit reads at most that (DataLimits.maxAttributeBytes)")
+                }
+            }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(fileType)
+        guard let total = DataLimits.product([size, count]), total <= DataLimits.maxAttributeBytes else {
+            throw error(.invalidData,
+                "string attribute '\(name)' declares \(count) strings of \(size) bytes, over DAKit's limit of \(DataLimits.byteText(DataLimits.maxAttributeBytes)) (DataLimits.maxAttributeBytes)")
+        }
         let memoryType = H5Tcopy(fileType)
         defer { H5Tclose(memoryType) }
-        var bytes = [UInt8](repeating: 0, count: max(1, size * count))
+        var bytes = [UInt8](repeating: 0, count: max(1, total))
         guard H5Aread(attribute, memoryType, &bytes) >= 0 else { throw failure("cannot read string attribute '\(name)'") }
         return (0..<count).map { i in
             let slice = bytes[(i * size)..<((i + 1) * size)]
@@ -426,12 +492,15 @@ public final class HDF5Group: HDF5Object {
         try HDF5Library.withLock {
             var info = H5G_info_t()
             guard H5Gget_info(handle.id, &info) >= 0 else { throw failure("cannot list group") }
+            guard info.nlinks <= UInt64(DataLimits.maxAttributeElements) else {
+                throw error(.invalidData, "group declares \(info.nlinks) members; DAKit reads at most \(DataLimits.maxAttributeElements)")
+            }
             let count = Int(info.nlinks)
             func names(_ index: H5_index_t) -> [String]? {
                 var result: [String] = []
                 for i in 0..<count {
                     let length = H5Lget_name_by_idx(handle.id, ".", index, H5_ITER_INC, hsize_t(i), nil, 0, dakit_H5P_DEFAULT())
-                    guard length >= 0 else { _ = HDF5Library.takeErrorStack(); return nil }
+                    guard length >= 0, length <= HDF5Object.maxNameBytes else { _ = HDF5Library.takeErrorStack(); return nil }
                     var buffer = [CChar](repeating: 0, count: Int(length) + 1)
                     H5Lget_name_by_idx(handle.id, ".", index, H5_ITER_INC, hsize_t(i), &buffer, buffer.count, dakit_H5P_DEFAULT())
                     result.append(cBufferString(buffer))

@@ -150,11 +150,22 @@ public final class StreamingDataset {
             throw HDF5Error(.typeMismatch, file: url.path, objectPath: xPath,
                 reason: "expected a numeric N×features or N×C×H×W dataset, got \(info.elementType) of shape \(info.shape)")
         }
+        // The whole dataset may exceed memory (that is what streaming is for), but its size must be a
+        // number, and one sample must fit a read.
+        guard DataLimits.product(info.shape + [8]) != nil else {
+            throw HDF5Error(.invalidData, file: url.path, objectPath: xPath,
+                reason: "declares shape \(info.shape.map(String.init).joined(separator: "×")), whose size overflows a 64-bit integer")
+        }
         count = info.shape[0]
         sampleShape = Array(info.shape.dropFirst())
+        let rowBytes = try DataLimits.checkedCount(shape: [1] + sampleShape, elementBytes: 4, file: url.path, objectPath: xPath) * 4
         if let yPath {
             let labels = try file.dataset(yPath)
-            guard labels.shape.first == count else {
+            let labelShape = labels.shape
+            guard labelShape.count == 1 || (labelShape.count == 2 && labelShape[1] == 1) else {
+                throw HDF5Error(.typeMismatch, file: url.path, objectPath: yPath, reason: "labels must be one-dimensional, got shape \(labelShape)")
+            }
+            guard labelShape.first == count else {
                 throw HDF5Error(.typeMismatch, file: url.path, objectPath: yPath, reason: "has \(labels.shape.first ?? 0) labels but \(xPath) has \(count) samples")
             }
             y = labels
@@ -162,15 +173,18 @@ public final class StreamingDataset {
             y = nil
         }
         self.classCount = classCount
-        let rowBytes = max(1, sampleShape.reduce(1, *) * 4)
-        let chunkRows = info.chunkShape?.first ?? 1
+        let chunkRows = min(max(1, info.chunkShape?.first ?? 1), max(1, count))
+        let rows: Int
         if let blockRows {
             guard blockRows > 0 else { throw HDF5Error(.invalidData, file: url.path, reason: "block rows must be positive, got \(blockRows)") }
-            self.blockRows = blockRows
+            rows = blockRows
         } else {
-            let target = max(1, (16 << 20) / rowBytes)
-            self.blockRows = max(chunkRows, target / chunkRows * chunkRows)
+            let target = max(1, (16 << 20) / max(1, rowBytes))
+            rows = max(chunkRows, target / chunkRows * chunkRows)
         }
+        // A block is one read: it must fit the per-read limit (checked again on every read).
+        self.blockRows = min(rows, max(1, count))
+        _ = try DataLimits.checkedCount(shape: [self.blockRows] + sampleShape, elementBytes: 4, file: url.path, objectPath: xPath)
     }
 
     /// One batch read from disk.

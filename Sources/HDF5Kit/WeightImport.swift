@@ -78,7 +78,10 @@ public enum KerasWeights {
 
     static func readKeras3(_ file: HDF5File) throws -> [ImportedLayer] {
         var found: [(name: String, path: String)] = []
+        var visited = Set<HDF5ObjectIdentity>()
         func visit(_ group: HDF5Group, name: String) throws {
+            // Hard links can make the layer tree a cycle; enter each group once.
+            if let identity = group.identity, !visited.insert(identity).inserted { return }
             if group.contains("vars") {
                 let vars = try group.group("vars")
                 if !(try vars.childNames()).isEmpty { found.append((name, vars.path)) }
@@ -171,7 +174,7 @@ public enum KerasWeights {
             let modelLayers = targets.filter { $0.kind == kind }
             if strict && fileLayers.count != modelLayers.count {
                 throw HDF5Error(.typeMismatch, file: url.path,
-                    reason: "the file has \(fileLayers.count) \(kind.rawValue) layer(s) (\(fileLayers.map(\.name).joined(separator: ", "))) but the model has \(modelLayers.count) (\(modelLayers.map(\.path).joined(separator: ", "))); to load only the first ones, pass strict: false (dakit weights import: --features-only)")
+                    reason: "the file has \(fileLayers.count) \(kind.rawValue) layer(s) (\(fileLayers.map(\.name).joined(separator: ", "))) but the model has \(modelLayers.count) (\(modelLayers.map(\.path).joined(separator: ", "))); to load only the first ones, load non-strictly (Swift: strict: false; dakit weights import: --features-only)")
             }
             for (source, target) in zip(fileLayers, modelLayers) {
                 var permuted = false

@@ -15,14 +15,37 @@ struct DataCommand: ParsableCommand {
         subcommands: [DataInspect.self, DataMake.self, DataImport.self])
 }
 
-/// Runs `body`, turning an `HDF5Error` into one line on stderr and exit code 2 (bad input) or 1.
+/// Runs `body`, turning an error into one line on stderr and an exit code: 2 for bad input (every
+/// `HDF5Error` about a file's contents or an unwritable output), 1 for a failure inside libhdf5 that
+/// no input explains. Other errors (Foundation's file errors) are printed as one plain line, with 2.
 func reportingHDF5Errors(_ command: String, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as HDF5Error {
         FileHandle.standardError.write(Data("dakit \(command): \(error.description)\n".utf8))
         throw ExitCode(error.kind == .library ? 1 : 2)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("dakit \(command): \(oneLine(error))\n".utf8))
+        throw ExitCode(2)
     }
+}
+
+/// An error as one plain line: Foundation's file errors by their path and reason, not their
+/// NSCocoaErrorDomain dump.
+func oneLine(_ error: Error) -> String {
+    let nsError = error as NSError
+    var text = nsError.localizedDescription
+    if let path = nsError.userInfo[NSFilePathErrorKey] as? String ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path, !text.contains(path) {
+        text = "\(path): \(text)"
+    }
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+        let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+    {
+        text += " (\(String(cString: strerror(code.rawValue))))"
+    }
+    return text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 
 struct DataInspect: ParsableCommand {
@@ -41,7 +64,12 @@ struct DataInspect: ParsableCommand {
                 let indent = String(repeating: "  ", count: depth)
                 let name = entry.path == "/" ? "/" : String(entry.path.split(separator: "/").last!)
                 switch entry.kind {
-                case .group: print(entry.path == "/" ? "/" : "\(indent)\(name)/")
+                case .group:
+                    if let first = entry.sameAs {
+                        print("\(indent)\(name)/  → hard link to \(first), listed above")
+                        continue
+                    }
+                    print(entry.path == "/" ? "/" : "\(indent)\(name)/")
                 case .dataset:
                     let info = entry.dataset!
                     var line = "\(indent)\(name)  \(info.elementType)  \(info.shape.map(String.init).joined(separator: "×"))"

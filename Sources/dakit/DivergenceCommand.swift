@@ -134,9 +134,15 @@ struct DivergenceCommand: ParsableCommand {
     /// Source and target samples as N×F matrices, and where they came from.
     func loadSamples() throws -> (Tensor, Tensor, String) {
         if files.count == 1 {
-            let s = try readMatrix(file: files[0], path: "/source/x")
-            let t = try readMatrix(file: files[0], path: "/target/x")
-            try checkWidths(s, "\(files[0]):/source/x", t, "\(files[0]):/target/x")
+            // One file is a domain dataset: validated as training would (labels, sizes, minimums).
+            let data: DomainDataset
+            do {
+                data = try DomainDatasetFile.load(URL(fileURLWithPath: files[0]))
+            } catch let error as HDF5Error {
+                throw fail(error.description)
+            }
+            let s = data.source.x.reshaped([data.source.count, data.source.x.count / data.source.count])
+            let t = data.target.x.reshaped([data.target.count, data.target.x.count / data.target.count])
             return (s, t, "\(files[0]) (/source/x, /target/x)")
         }
         let path = key.hasPrefix("/") ? key : "/" + key
@@ -157,6 +163,9 @@ struct DivergenceCommand: ParsableCommand {
         }
         guard x.rank >= 1, x.shape[0] >= 2 else {
             throw fail("\(file): \(path) has shape \(x.shape); expected N samples (N ≥ 2) along the first axis")
+        }
+        guard x.shape.dropFirst().allSatisfy({ $0 > 0 }) else {
+            throw fail("\(file): \(path) has shape \(x.shape), whose samples hold no values; every sample needs at least 1")
         }
         if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
             throw fail("\(file): \(path) holds a non-finite value (\(x.scalars[bad])) at flat index \(bad)")

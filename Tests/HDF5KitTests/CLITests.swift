@@ -80,7 +80,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("/target/y") && bad.stderr.contains("outside the 2 declared classes"), bad.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: imported.path))
-        try "x1,x2,y\n0.5,1,1\n".write(to: t, atomically: true, encoding: .utf8)
+        try "x1,x2,y\n0.5,1,1\n0,0.5,0\n".write(to: t, atomically: true, encoding: .utf8)
         XCTAssertEqual(try run(["data", "import", "--source", s.path, "--target", t.path, "-o", imported.path]).status, 0)
         let inspect = try run(["data", "inspect", imported.path])
         XCTAssertTrue(inspect.stdout.contains("x  float32  2×2  chunks 2×2  shuffle + gzip(4)"), inspect.stdout)

@@ -50,12 +50,12 @@ final class DomainDatasetFileTests: XCTestCase {
             try file.root.write(integers: [0, 2], to: "y")
             try file.root.setAttribute("shift", .string("b is noisier"))
         }
-        try HDF5File.writeAtomically(to: b) { file in try file.root.write(Tensor([[4, 5]]), to: "x") }
+        try HDF5File.writeAtomically(to: b) { file in try file.root.write(Tensor([[4, 5], [6, 7]]), to: "x") }
         let data = try DomainDatasetFile.load(source: a, target: b)
         XCTAssertEqual(data.classNames, ["0", "1", "2"])
         XCTAssertEqual(data.shiftDescription, "b is noisier")
-        XCTAssertEqual(data.target.x, Tensor([[4, 5]]))
-        try HDF5File.writeAtomically(to: b) { file in try file.root.write(Tensor([[4, 5, 6]]), to: "x") }
+        XCTAssertEqual(data.target.x, Tensor([[4, 5], [6, 7]]))
+        try HDF5File.writeAtomically(to: b) { file in try file.root.write(Tensor([[4, 5, 6], [7, 8, 9]]), to: "x") }
         assertThrows(["b.h5", "/x", "[3]", "[2]"]) { try DomainDatasetFile.load(source: a, target: b) }
     }
 
