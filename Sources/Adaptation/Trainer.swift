@@ -54,7 +54,7 @@ public final class Trainer {
     public let dataset: DomainDataset
     public let configuration: TrainerConfiguration
     public private(set) var terms: [StrategyTerm]
-    /// The optimizers of the run in progress, for `saveCheckpoint`: the joint one with its
+    /// The optimizers of the run in progress, for checkpoint snapshots: the joint one with its
     /// parameters, and each strategy's inner one (by label) with its parameters.
     private var jointOptimizer: (optimizer: any Optimizer, parameters: [NamedParameter])?
     private var innerOptimizers: [String: (optimizer: any Optimizer, parameters: [NamedParameter])] = [:]
@@ -200,13 +200,12 @@ public final class Trainer {
 
     // MARK: - Checkpoint
 
-    private func saveCheckpoint(step: Int, reason: String) throws {
-        if let url = configuration.checkpointPath {
-            try Checkpoint.save(state, to: url, metadata: ["step": String(step), "reason": reason, "dakit": DAKitVersion.string])
-        }
-        if let url = configuration.optimizerStatePath {
-            try Checkpoint.save(optimizerState(), to: url, metadata: ["step": String(step), "reason": reason, "dakit": DAKitVersion.string])
-        }
+    /// The snapshot a checkpoint stores: copies of the parameters and of every optimizer's state.
+    private func snapshot(step: Int, reason: String, epochs: [EpochMetrics], finished: Bool) -> TrainingSnapshot {
+        TrainingSnapshot(
+            step: step, reason: reason, epochs: epochs, finished: finished,
+            parameters: state.map { NamedParameter(path: $0.path, parameter: Parameter($0.parameter.value)) },
+            optimizerState: Dictionary(uniqueKeysWithValues: optimizerState().map { ($0.path, $0.parameter.value) }))
     }
 
     /// Every optimizer's state as named tensors: `joint.<parameter path>.<slot>` and
@@ -223,14 +222,9 @@ public final class Trainer {
         return out
     }
 
-    /// Reads `initialOptimizerState` into the joint optimizer (now) and `pendingInnerState` (for
+    /// Puts `initialOptimizerState` into the joint optimizer (now) and `pendingInnerState` (for
     /// the inner optimizers, made at their first step).
-    private func loadOptimizerState(_ url: URL, into optimizer: any Optimizer, parameters: [NamedParameter]) throws {
-        let (tensors, _, metadata) = try Checkpoint.readAll(from: url)
-        guard metadata["step"] == String(configuration.startStep) else {
-            throw TrainingError.invalidConfiguration(
-                "optimizer state \(url.path) was written at step \(metadata["step"] ?? "?"), but the run starts at step \(configuration.startStep)")
-        }
+    private func loadOptimizerState(_ tensors: [String: Tensor], into optimizer: any Optimizer, parameters: [NamedParameter]) throws {
         var joint: [String: Tensor] = [:]
         pendingInnerState = [:]
         for (key, value) in tensors {
@@ -240,24 +234,29 @@ public final class Trainer {
             } else if parts.count == 3 && parts[0] == "inner" {
                 let label = parts[1]
                 guard terms.contains(where: { $0.label == label }) else {
-                    throw TrainingError.invalidConfiguration("optimizer state \(url.path): '\(key)' names no strategy of this run")
+                    throw TrainingError.invalidConfiguration("optimizer state: '\(key)' names no strategy of this run")
                 }
                 pendingInnerState[label, default: [:]][parts[2]] = value
             } else {
-                throw TrainingError.invalidConfiguration("optimizer state \(url.path): unexpected entry '\(key)' (expected joint.… or inner.<strategy>.…)")
+                throw TrainingError.invalidConfiguration("optimizer state: unexpected entry '\(key)' (expected joint.… or inner.<strategy>.…)")
             }
         }
         do {
             try optimizer.importState(joint, parameters: parameters)
         } catch let error as OptimizerStateError {
-            throw TrainingError.invalidConfiguration("optimizer state \(url.path): joint.\(error)")
+            throw TrainingError.invalidConfiguration("optimizer state: joint.\(error)")
         }
     }
 
     // MARK: - Run
 
-    /// Trains; `shouldStop` is polled after every step (Ctrl-C); `observer` receives progress events.
-    public func run(shouldStop: () -> Bool = { false }, observer: (TrainingEvent) -> Void = { _ in }) throws -> TrainingResult {
+    /// Trains; `shouldStop` is polled after every step (Ctrl-C); `observer` receives progress events;
+    /// `checkpoint` receives a `TrainingSnapshot` after every evaluated epoch, at an early stop and
+    /// before a non-finite stop (an error it throws at an epoch stops training).
+    public func run(
+        shouldStop: () -> Bool = { false }, observer: (TrainingEvent) -> Void = { _ in },
+        checkpoint: (TrainingSnapshot) throws -> Void = { _ in }
+    ) throws -> TrainingResult {
         try validate()
         let clock = ContinuousClock()
         let started = clock.now
@@ -275,8 +274,8 @@ public final class Trainer {
         jointOptimizer = (optimizer, jointNamed)
         innerOptimizers = [:]
         pendingInnerState = [:]
-        if let url = configuration.initialOptimizerState {
-            try loadOptimizerState(url, into: optimizer, parameters: jointNamed)
+        if let saved = configuration.initialOptimizerState {
+            try loadOptimizerState(saved, into: optimizer, parameters: jointNamed)
         }
         let sourceLabels = dataset.source.y!
         var sourceStream = IndexStream(pool: Array(0..<dataset.source.count), rng: root.fork("source-batches"))
@@ -358,7 +357,7 @@ public final class Trainer {
                     let (value, grads) = valueWithGradients { inner.loss }
                     let innerGroup = [ParameterGroup(name: "inner", parameters: inner.parameters.map(\.parameter))]
                     guard value.scalar.isFinite, firstNonFiniteGradient(grads, groups: innerGroup) == nil else {
-                        try? saveCheckpoint(step: step, reason: "non-finite inner step")
+                        try? checkpoint(snapshot(step: step, reason: "non-finite inner step", epochs: history, finished: false))
                         throw TrainingError.nonFinite(step: step, strategy: term.label, term: value.scalar.isFinite ? "innerGradient" : "innerLoss")
                     }
                     let innerOptimizer: any Optimizer
@@ -388,7 +387,7 @@ public final class Trainer {
                 if usesSource {
                     let ce = Loss.crossEntropy(logits: batch.sourceLogits, labels: batch.sourceLabels)
                     guard ce.value.scalar.isFinite else {
-                        try? saveCheckpoint(step: step, reason: "non-finite loss")
+                        try? checkpoint(snapshot(step: step, reason: "non-finite loss", epochs: history, finished: false))
                         throw TrainingError.nonFinite(step: step, strategy: "source", term: "crossEntropy")
                     }
                     losses["source.crossEntropy", default: 0] += Double(ce.value.scalar)
@@ -397,7 +396,7 @@ public final class Trainer {
                 if supervisedTarget, let labelled = batch.labelledTarget {
                     let ce = Loss.crossEntropy(logits: labelled.outputs.logits, labels: labelled.labels)
                     guard ce.value.scalar.isFinite else {
-                        try? saveCheckpoint(step: step, reason: "non-finite loss")
+                        try? checkpoint(snapshot(step: step, reason: "non-finite loss", epochs: history, finished: false))
                         throw TrainingError.nonFinite(step: step, strategy: "target", term: "crossEntropy")
                     }
                     losses["target.crossEntropy", default: 0] += Double(ce.value.scalar)
@@ -410,7 +409,7 @@ public final class Trainer {
                     let value = result.value.value.scalar
                     guard value.isFinite else {
                         let culprit = result.terms.keys.sorted().first { !result.terms[$0]!.isFinite } ?? "loss"
-                        try? saveCheckpoint(step: step, reason: "non-finite loss")
+                        try? checkpoint(snapshot(step: step, reason: "non-finite loss", epochs: history, finished: false))
                         throw TrainingError.nonFinite(step: step, strategy: term.label, term: culprit)
                     }
                     losses[term.label, default: 0] += Double(value)
@@ -425,7 +424,7 @@ public final class Trainer {
                     losses["total", default: 0] += Double(total.value.scalar)
                     var (_, grads) = valueWithGradients { total }
                     if let bad = firstNonFiniteGradient(grads, groups: groups) {
-                        try? saveCheckpoint(step: step, reason: "non-finite gradient")
+                        try? checkpoint(snapshot(step: step, reason: "non-finite gradient", epochs: history, finished: false))
                         throw TrainingError.nonFinite(step: step, strategy: "total", term: "gradient of \(bad)")
                     }
                     if let limit = configuration.maxGradientNorm {
@@ -448,13 +447,17 @@ public final class Trainer {
                 epoch: epoch + 1, progress: Double(step) / Double(totalSteps), learningRate: Double(learningRate),
                 losses: losses.mapValues { $0 / n }, diagnostics: diagnostics.mapValues { $0 / n }.merging(boundaryDiagnostics) { a, _ in a },
                 sourceAccuracy: nil, targetAccuracy: nil, seconds: 0)
-            if (epoch + 1) % configuration.evaluationInterval == 0 || epoch + 1 == configuration.epochs || cancelled {
+            let evaluated = (epoch + 1) % configuration.evaluationInterval == 0 || epoch + 1 == configuration.epochs || cancelled
+            if evaluated {
                 metrics.sourceAccuracy = report(sourceEvaluation.split)?.accuracy
                 metrics.targetAccuracy = targetEvaluation.flatMap { report($0.split) }?.accuracy
-                try saveCheckpoint(step: step, reason: "epoch \(epoch + 1)")
             }
             metrics.seconds = seconds(epochStart.duration(to: clock.now))
             history.append(metrics)
+            if evaluated {
+                let finished = epoch + 1 == configuration.epochs && !cancelled
+                try checkpoint(snapshot(step: step, reason: cancelled ? "stopped" : "epoch \(epoch + 1)", epochs: history, finished: finished))
+            }
             observer(.epochFinished(metrics))
             if cancelled { break epochs }
         }

@@ -79,10 +79,6 @@ public struct TrainerConfiguration {
     public var seed: UInt64
     /// Evaluate every this many epochs (and always after the last).
     public var evaluationInterval: Int
-    /// Where to write the last good checkpoint (end of every evaluated epoch, and on a
-    /// non-finite stop). Nil: keep it in memory only (the model is never stepped with a
-    /// non-finite loss or gradient, so it holds the last good state when training stops).
-    public var checkpointPath: URL?
     /// Target labels granted to training (beyond what a strategy such as `targetOnly` asks for).
     /// Each step draws a batch of granted rows; a strategy that needs them (fineTune) uses them,
     /// otherwise the trainer adds CE on them to the objective (semi-supervised adaptation).
@@ -98,20 +94,16 @@ public struct TrainerConfiguration {
     /// same position, dropout masks come from a generator forked per step, epochs are numbered and
     /// evaluated as in the full run.
     public var startStep: Int
-    /// Where to write the optimizer state (SGD velocity, Adam m/v/t of the joint optimizer and of
-    /// every strategy's inner optimizer) each time the checkpoint is written (nil: not written).
-    /// Its metadata `step` matches the checkpoint's.
-    public var optimizerStatePath: URL?
-    /// Optimizer state to start from, as written to `optimizerStatePath` by the run being resumed
-    /// (its `step` must equal `startStep`); nil: fresh optimizers.
-    public var initialOptimizerState: URL?
+    /// Optimizer state to start from: `TrainingSnapshot.optimizerState` of the run being resumed,
+    /// taken at step `startStep` (the caller checks that); nil: fresh optimizers.
+    public var initialOptimizerState: [String: Tensor]?
 
     public init(
         epochs: Int = 100, batchSize: Int = 32, optimizer: OptimizerConfiguration = OptimizerConfiguration(),
         learningRateSchedule: LearningRateSchedule = .constant, learningRateMultipliers: [String: Float] = [:],
-        frozenPrefixes: [String] = [], seed: UInt64 = 0, evaluationInterval: Int = 1, checkpointPath: URL? = nil,
+        frozenPrefixes: [String] = [], seed: UInt64 = 0, evaluationInterval: Int = 1,
         targetLabels: TargetLabelGrant = .none, maxGradientNorm: Float? = nil, evaluationBatchSize: Int = 512,
-        startStep: Int = 0, optimizerStatePath: URL? = nil, initialOptimizerState: URL? = nil
+        startStep: Int = 0, initialOptimizerState: [String: Tensor]? = nil
     ) {
         self.epochs = epochs
         self.batchSize = batchSize
@@ -121,12 +113,10 @@ public struct TrainerConfiguration {
         self.frozenPrefixes = frozenPrefixes
         self.seed = seed
         self.evaluationInterval = evaluationInterval
-        self.checkpointPath = checkpointPath
         self.targetLabels = targetLabels
         self.maxGradientNorm = maxGradientNorm
         self.evaluationBatchSize = evaluationBatchSize
         self.startStep = startStep
-        self.optimizerStatePath = optimizerStatePath
         self.initialOptimizerState = initialOptimizerState
     }
 }
@@ -189,6 +179,27 @@ public struct TrainingResult: Sendable, Codable, Equatable {
     /// True when the cancellation check stopped training early.
     public var cancelled: Bool
     public var wallSeconds: Double
+}
+
+/// What a checkpoint stores, handed to the `checkpoint` sink of `Trainer.run` at the end of every
+/// evaluated epoch, when training is stopped early, and before a non-finite stop (then it holds
+/// the last good step: the model is never updated from a non-finite value). The trainer writes no
+/// file itself: the caller stores the whole snapshot at once, so weights, optimizer state and
+/// progress can never disagree.
+public struct TrainingSnapshot {
+    /// Global steps done.
+    public var step: Int
+    /// `epoch 3`, `stopped`, `non-finite loss`, …
+    public var reason: String
+    /// The epochs this call completed (numbered from the start of the whole run), this one included.
+    public var epochs: [EpochMetrics]
+    /// True once the run's last epoch is complete.
+    public var finished: Bool
+    /// Copies of the model's and the strategies' parameters (`Trainer.state`).
+    public var parameters: [NamedParameter]
+    /// Every optimizer's state: `joint.<parameter path>.<slot>` and `inner.<strategy label>.<parameter
+    /// path>.<slot>` (slots: `velocity`; `m`, `v`, `t`); what `initialOptimizerState` takes back.
+    public var optimizerState: [String: Tensor]
 }
 
 /// Progress reports for a CLI or a log.

@@ -45,8 +45,13 @@ public struct ComparisonJob: Sendable, Codable, Equatable {
     public var severity: Double?
     /// Output folder of the run.
     public var output: String
+    /// Hash of the recipe with these overrides (`Recipe.hash`): a report in `output` counts for this
+    /// job only when it carries the same hash and seed. Nil in plans written before it existed.
+    public var recipeHash: String?
 
-    public init(recipe: String, overrides: [String], seed: UInt64, task: String, strategy: String, severity: Double?, output: String) {
+    public init(
+        recipe: String, overrides: [String], seed: UInt64, task: String, strategy: String, severity: Double?, output: String, recipeHash: String? = nil
+    ) {
         self.recipe = recipe
         self.overrides = overrides
         self.seed = seed
@@ -54,6 +59,12 @@ public struct ComparisonJob: Sendable, Codable, Equatable {
         self.strategy = strategy
         self.severity = severity
         self.output = output
+        self.recipeHash = recipeHash
+    }
+
+    /// Whether `report` is this job's result: same seed and, where the plan knows it, same recipe hash.
+    func matches(_ report: RunReport) -> Bool {
+        report.seed == seed && (recipeHash == nil || report.recipeHash == recipeHash)
     }
 
     /// `dakit run …` arguments (without the executable).
@@ -126,7 +137,7 @@ public struct GridFile: Sendable {
             guard let key = try sweep.string("key") else { throw RecipeError(sweep.location, "sweep needs a 'key' (e.g. data.rotation)") }
             grid.sweepKey = key
             grid.sweepLabel = try sweep.string("label") ?? key
-            guard let values = try sweep.doubles("values"), !values.isEmpty else { throw RecipeError(sweep.location, "sweep needs 'values': a list of numbers") }
+            guard let values = try sweep.doubles("values", .closed(-1e9, 1e9), count: 1...1000), !values.isEmpty else { throw RecipeError(sweep.location, "sweep needs 'values': a list of numbers") }
             grid.sweepValues = values.map { $0 == $0.rounded() ? String(Int($0)) : String($0) }
         }
         for item in try root.list("extra") ?? [] {
@@ -137,9 +148,9 @@ public struct GridFile: Sendable {
         }
         if root.has("seeds") {
             if case .sequence? = root.value("seeds") {
-                grid.seeds = try root.ints("seeds", min: 0)!.map { UInt64($0) }
+                grid.seeds = try root.ints("seeds", 0...Int.max, count: 1...10_000)!.map { UInt64($0) }
             } else {
-                grid.seeds = (0..<(try root.int("seeds", min: 1)!)).map { UInt64($0) }
+                grid.seeds = (0..<(try root.int("seeds", 1...10_000)!)).map { UInt64($0) }
             }
         }
         return grid
@@ -208,6 +219,8 @@ public enum CompareTool {
                 let recipe = try Recipe.load(URL(fileURLWithPath: path), overrides: baseOverrides, registry: registry, displayName: path)
                 let task = variant.name ?? variant.suffix ?? recipe.task
                 let overrides = baseOverrides + (task == recipe.task ? [] : ["task=\(task)"])
+                let hash = task == recipe.task
+                    ? recipe.hash : try Recipe.load(URL(fileURLWithPath: path), overrides: overrides, registry: registry, displayName: path).hash
                 let seeds = seedsOverride ?? recipe.seeds
                 if tasksSeen[task] == nil {
                     tasksSeen[task] = (path, overrides, seeds)
@@ -220,7 +233,7 @@ public enum CompareTool {
                 for seed in seeds {
                     jobs.append(ComparisonJob(
                         recipe: path, overrides: overrides, seed: seed, task: task, strategy: recipe.strategyLabel, severity: variant.severity,
-                        output: output.appendingPathComponent("runs/\(slug(task))/\(slug(recipe.strategyLabel))/seed-\(seed)").path))
+                        output: output.appendingPathComponent("runs/\(slug(task))/\(slug(recipe.strategyLabel))/seed-\(seed)").path, recipeHash: hash))
                 }
             }
             guard options.baselines else { continue }
@@ -230,11 +243,11 @@ public enum CompareTool {
                     guard registry.entries[baseline] != nil || baseline == "sourceOnly" else { continue }
                     let strategyOverride = baseline == "sourceOnly" ? "strategies=[]" : "strategies=[{name: \(baseline)}]"
                     let all = overrides + [strategyOverride]
-                    _ = try Recipe.load(URL(fileURLWithPath: path), overrides: all, registry: registry, displayName: path)
+                    let hash = try Recipe.load(URL(fileURLWithPath: path), overrides: all, registry: registry, displayName: path).hash
                     for seed in seeds {
                         jobs.append(ComparisonJob(
                             recipe: path, overrides: all, seed: seed, task: task, strategy: baseline, severity: variant.severity,
-                            output: output.appendingPathComponent("runs/\(slug(task))/\(baseline)/seed-\(seed)").path))
+                            output: output.appendingPathComponent("runs/\(slug(task))/\(baseline)/seed-\(seed)").path, recipeHash: hash))
                     }
                 }
             }
@@ -259,12 +272,16 @@ public enum CompareTool {
     public static func main(_ options: CompareToolOptions, registry: StrategyRegistry) -> Int32 {
         do {
             if let directory = options.collect {
-                let summary = try collect(URL(fileURLWithPath: directory))
-                try finish(summary, output: URL(fileURLWithPath: directory))
+                let folder = URL(fileURLWithPath: directory)
+                let lock = try OutputLock.acquire(folder)
+                defer { lock.release() }
+                let summary = try collect(folder)
+                try finish(summary, output: folder)
                 return ExitStatus.success
             }
             let (plan, output) = try plan(options, registry: registry)
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            let lock = try OutputLock.acquire(output)
+            defer { lock.release() }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try writeAtomically(try encoder.encode(plan), to: output.appendingPathComponent("plan.json"))
@@ -274,11 +291,18 @@ public enum CompareTool {
                 printError("\(plan.jobs.count) runs; plan written to \(output.path)/plan.json; afterwards: \(shellQuoted(executable)) compare --collect \(shellQuoted(output.path))")
                 return ExitStatus.success
             }
-            let failures = execute(plan.jobs, executable: executable, parallel: max(1, options.jobs))
+            let interrupt = InterruptFlag(message: "stopping: the running jobs save and stop after their current step (press Ctrl-C again to quit at once)")
+            let outcome = execute(plan.jobs, executable: executable, parallel: max(1, options.jobs), interrupt: interrupt)
+            if outcome.interrupted {
+                // The partial summary of what finished, then the interrupt's exit status.
+                if let summary = try? collect(output) { try finish(summary, output: output) }
+                printError("interrupted: \(outcome.completed) of \(plan.jobs.count) runs complete; run the same command again to continue (stopped runs resume)")
+                return ExitStatus.interrupted
+            }
             let summary = try collect(output)
             try finish(summary, output: output)
-            if failures > 0 {
-                printError("\(failures) of \(plan.jobs.count) runs failed; see log.txt in their folders under \(output.path)/runs")
+            if outcome.failures > 0 {
+                printError("\(outcome.failures) of \(plan.jobs.count) runs failed; see log.txt in their folders under \(output.path)/runs")
                 return ExitStatus.failure
             }
             return ExitStatus.success
@@ -310,8 +334,23 @@ public enum CompareTool {
         let title = plan?.title ?? directory.lastPathComponent
         var severityByFolder: [String: Double?] = [:]
         for job in plan?.jobs ?? [] { severityByFolder[URL(fileURLWithPath: job.output).standardizedFileURL.path] = .some(job.severity) }
+        var jobByFolder: [String: ComparisonJob] = [:]
+        for job in plan?.jobs ?? [] { jobByFolder[URL(fileURLWithPath: job.output).standardizedFileURL.path] = job }
+        // A report in a planned run's folder counts only when it is that run's (same recipe hash and
+        // seed): a folder left from an earlier recipe or other overrides is never shown as this one.
+        var stale: [String] = []
+        let current = reports.filter { url, report in
+            let folder = url.deletingLastPathComponent().standardizedFileURL.path
+            guard let job = jobByFolder[folder], !job.matches(report) else { return true }
+            stale.append(url.deletingLastPathComponent().relativePath(from: directory.standardizedFileURL.path))
+            return false
+        }
+        if !stale.isEmpty {
+            printError("left out \(stale.count) report(s) from another recipe, override or seed than plan.json names: \(stale.prefix(3).joined(separator: ", "))\(stale.count > 3 ? ", …" : "")")
+        }
+        guard !current.isEmpty else { throw ExperimentError.invalid("\(directory.path): no report.json of this plan's runs found below it") }
         // The plan's sweep value, else (a report the plan does not list) the sweep key in its resolved recipe.
-        let runs = reports.map { url, report -> (report: RunReport, severity: Double?) in
+        let runs = current.map { url, report -> (report: RunReport, severity: Double?) in
             let folder = url.deletingLastPathComponent().standardizedFileURL.path
             let value = severityByFolder[folder] ?? plan?.sweepKey.flatMap { report.resolvedRecipe.value(at: $0)?.number }
             return (report, value)
@@ -319,16 +358,48 @@ public enum CompareTool {
         return Comparison.summarize(runs, title: title, sweepKey: plan?.sweepKey, sweepLabel: plan?.sweepLabel)
     }
 
+    /// What `execute` did.
+    struct Outcome {
+        var failures = 0
+        var completed = 0
+        var interrupted = false
+    }
+
+    /// How a job should start, from what its folder holds: skip it (a completed report of the
+    /// same recipe hash and seed), resume it (a checkpoint of the same hash and seed that did not
+    /// finish), or run it from the start (say why when the folder held another recipe's run).
+    static func startMode(_ job: ComparisonJob) -> (skip: Bool, resume: Bool, note: String?) {
+        let folder = URL(fileURLWithPath: job.output)
+        let report = try? RunReport.load(folder.appendingPathComponent("report.json"))
+        if let report, report.status == "completed", job.matches(report) { return (true, false, nil) }
+        let saved = RunCheckpoint.identity(folder.appendingPathComponent("checkpoint.h5"))
+        if let saved, saved.recipeHash == (job.recipeHash ?? saved.recipeHash), saved.seed == job.seed, !saved.finished {
+            return (false, true, "resuming at step \(saved.step)")
+        }
+        if let report, !job.matches(report) {
+            return (false, false, "the folder held recipe \(report.recipeHash) seed \(report.seed), this run is \(job.recipeHash ?? "?") seed \(job.seed): running again")
+        }
+        return (false, false, nil)
+    }
+
     /// Runs the jobs `parallel` at a time as child processes (`dakit run …`, output in the job's
-    /// `log.txt`); jobs whose `report.json` already says `completed` are skipped. Returns the failures.
-    static func execute(_ jobs: [ComparisonJob], executable: String, parallel: Int) -> Int {
+    /// `log.txt`); a job whose folder holds its completed report is skipped, one whose folder holds
+    /// its unfinished checkpoint resumes. An interrupt (Ctrl-C, SIGTERM) is forwarded to the
+    /// running children, which save and stop; no new job starts, and `execute` waits for them.
+    static func execute(_ jobs: [ComparisonJob], executable: String, parallel: Int, interrupt: InterruptFlag? = nil) -> Outcome {
         final class Shared: @unchecked Sendable {
             let lock = NSLock()
             var next = 0
             var done = 0
-            var failures = 0
+            var outcome = Outcome()
+            var running: [Int: Process] = [:]
         }
         let shared = Shared()
+        interrupt?.install {
+            shared.lock.lock()
+            for process in shared.running.values where process.isRunning { process.interrupt() }
+            shared.lock.unlock()
+        }
         let total = jobs.count
         let clock = ContinuousClock()
         DispatchQueue.concurrentPerform(iterations: min(parallel, max(total, 1))) { _ in
@@ -336,50 +407,71 @@ public enum CompareTool {
                 shared.lock.lock()
                 let index = shared.next
                 shared.next += 1
+                let stopping = interrupt?.isRaised ?? false
                 shared.lock.unlock()
-                guard index < total else { return }
+                guard index < total, !stopping else { return }
                 let job = jobs[index]
                 let folder = URL(fileURLWithPath: job.output)
                 let reportURL = folder.appendingPathComponent("report.json")
-                if let existing = try? RunReport.load(reportURL), existing.status == "completed", existing.seed == job.seed {
+                let mode = startMode(job)
+                if mode.skip {
                     shared.lock.lock()
                     shared.done += 1
+                    shared.outcome.completed += 1
                     print("[\(shared.done)/\(total)] \(job.task) · \(job.strategy) · seed \(job.seed): already done")
                     shared.lock.unlock()
                     continue
+                }
+                if let note = mode.note {
+                    shared.lock.lock()
+                    print("[\(job.task) · \(job.strategy) · seed \(job.seed)] \(note)")
+                    shared.lock.unlock()
                 }
                 let started = clock.now
                 var status: Int32 = -1
                 do {
                     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                     let logURL = folder.appendingPathComponent("log.txt")
-                    FileManager.default.createFile(atPath: logURL.path, contents: nil)
+                    if !mode.resume || !FileManager.default.fileExists(atPath: logURL.path) {
+                        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+                    }
                     let log = try FileHandle(forWritingTo: logURL)
                     defer { try? log.close() }
+                    _ = try? log.seekToEnd()
                     let process = Process()
                     process.executableURL = URL(fileURLWithPath: executable)
-                    process.arguments = job.arguments
+                    process.arguments = job.arguments + (mode.resume ? ["--resume"] : [])
                     process.standardOutput = log
                     process.standardError = log
                     process.standardInput = FileHandle.nullDevice
+                    shared.lock.lock()
+                    defer { shared.lock.unlock() }
+                    guard !(interrupt?.isRaised ?? false) else { return }
                     try process.run()
-                    process.waitUntilExit()
-                    status = process.terminationStatus
+                    shared.running[index] = process
                 } catch {
                     printError("cannot start \(executable): \(error)")
+                }
+                if let process = (shared.lock.withLock { shared.running[index] }) {
+                    process.waitUntilExit()
+                    status = process.terminationStatus
                 }
                 let elapsed = started.duration(to: clock.now)
                 let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                 let report = try? RunReport.load(reportURL)
                 shared.lock.lock()
+                shared.running[index] = nil
                 shared.done += 1
-                if status != 0 { shared.failures += 1 }
+                let stopped = status == ExitStatus.interrupted
+                if stopped { shared.outcome.interrupted = true } else if status != 0 { shared.outcome.failures += 1 } else { shared.outcome.completed += 1 }
                 let accuracy = report?.targetAccuracy.map { String(format: "target %.1f%%", $0 * 100) } ?? "no report"
-                print("[\(shared.done)/\(total)] \(job.task) · \(job.strategy) · seed \(job.seed): \(status == 0 ? accuracy : "FAILED (exit \(status), see \(job.output)/log.txt)") (\(String(format: "%.1f", secs)) s)")
+                let what = status == 0 ? accuracy : stopped ? "stopped; resumes on the next compare" : "FAILED (exit \(status), see \(job.output)/log.txt)"
+                print("[\(shared.done)/\(total)] \(job.task) · \(job.strategy) · seed \(job.seed): \(what) (\(String(format: "%.1f", secs)) s)")
                 fflush(nil)
                 shared.lock.unlock()
             }
         }
-        return shared.failures
+        if interrupt?.isRaised ?? false { shared.outcome.interrupted = true }
+        return shared.outcome
     }
 }

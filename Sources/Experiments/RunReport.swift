@@ -194,10 +194,8 @@ public enum ExperimentError: Error, CustomStringConvertible {
 
 /// Writes `data` to `url` through a temporary file in the same folder and a rename, so readers never see half a file.
 public func writeAtomically(_ data: Data, to url: URL) throws {
-    do {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
-    } catch {
-        throw ExperimentError.io(url.path, "cannot write: \(error.localizedDescription)")
+    if let reason = makeFolders(url.deletingLastPathComponent()) {
+        throw ExperimentError.io(url.path, "cannot create its folder: \(reason)")
     }
+    try AtomicWrite.write(data, to: url)
 }

@@ -41,29 +41,39 @@ public struct RunToolOptions: Sendable {
     }
 }
 
-/// Ctrl-C handling: the first SIGINT asks the run to stop after the current step; a second one exits at once.
+/// Ctrl-C (and SIGTERM, as schedulers send) handling: the first signal asks the work to stop after
+/// the current step and calls `forward` (compare passes it on to its running children); a second
+/// one calls `forward` again and exits at once.
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var raised = 0
-    private var source: DispatchSourceSignal?
+    private var sources: [DispatchSourceSignal] = []
+    private let message: String
 
-    func install() {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [weak self] in
-            guard let self else { return }
-            self.lock.lock()
-            self.raised += 1
-            let count = self.raised
-            self.lock.unlock()
-            if count == 1 {
-                FileHandle.standardError.write(Data("\n^C: stopping after the current step (press Ctrl-C again to quit at once)\n".utf8))
-            } else {
-                exit(ExitStatus.interrupted)
+    init(message: String = "stopping after the current step (press Ctrl-C again to quit at once)") {
+        self.message = message
+    }
+
+    func install(_ forward: @escaping @Sendable () -> Void = {}) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                self.raised += 1
+                let count = self.raised
+                self.lock.unlock()
+                forward()
+                if count == 1 {
+                    FileHandle.standardError.write(Data("\n^C: \(self.message)\n".utf8))
+                } else {
+                    exit(ExitStatus.interrupted)
+                }
             }
+            source.resume()
+            sources.append(source)
         }
-        source.resume()
-        self.source = source
     }
 
     var isRaised: Bool {
@@ -116,7 +126,7 @@ public enum RunTool {
                 print(Runner.summary(report), terminator: "")
                 print("wrote \(output.path)/report.json, checkpoint.h5, summary.txt")
                 if report.status == "cancelled" {
-                    print("stopped by Ctrl-C; continue with: dakit run \(options.recipe) --seed \(seed) --out \(output.path) --resume")
+                    print("stopped by Ctrl-C; continue with: \(RunTool.resumeCommand(options, seed: seed, output: output))")
                     return ExitStatus.interrupted
                 }
             } catch let error as RecipeError {
@@ -139,6 +149,17 @@ public enum RunTool {
             }
         }
         return ExitStatus.success
+    }
+}
+
+extension RunTool {
+    /// The command that continues a stopped run: the same recipe, seed, output folder and `--set`
+    /// overrides (a resume under other overrides is refused: they change the recipe hash).
+    public static func resumeCommand(_ options: RunToolOptions, seed: UInt64, output: URL) -> String {
+        let tool = URL(fileURLWithPath: CommandLine.arguments.first ?? "dakit").lastPathComponent
+        let arguments = [tool, "run", options.recipe, "--seed", String(seed), "--out", output.path]
+            + options.overrides.flatMap { ["--set", $0] } + ["--resume"]
+        return arguments.map(CompareTool.shellQuoted).joined(separator: " ")
     }
 }
 

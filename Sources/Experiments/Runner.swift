@@ -46,7 +46,14 @@ public struct Runner {
                 throw RecipeError(recipe.locationOf("data"), "\(error)")
             }
         case .file(let path):
-            data = try DataGenerators.load(file: URL(fileURLWithPath: path))
+            // A bad data file is bad input (exit 2), reported at the recipe's `data.file` line.
+            do {
+                data = try DataGenerators.load(file: URL(fileURLWithPath: path))
+            } catch let error as RecipeError {
+                throw error
+            } catch {
+                throw RecipeError(recipe.locationOf("data.file"), "\(error)")
+            }
         }
         let root = SeededGenerator(seed: seed).fork("recipe-subsample")
         if recipe.data.maxSourceSamples > 0 && recipe.data.maxSourceSamples < data.source.count {
@@ -70,7 +77,7 @@ public struct Runner {
     }
 
     /// Dataset, model (with pretrained weights), strategy terms and trainer configuration.
-    public func prepare(seed: UInt64, checkpoint: URL? = nil) throws -> PreparedRun {
+    public func prepare(seed: UInt64) throws -> PreparedRun {
         let data = try dataset(seed: seed)
         let root = SeededGenerator(seed: seed)
         var rng = root.fork("model")
@@ -97,7 +104,7 @@ public struct Runner {
         let configuration = TrainerConfiguration(
             epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, learningRateSchedule: recipe.schedule,
             learningRateMultipliers: recipe.model.learningRateMultipliers, frozenPrefixes: recipe.model.frozen, seed: seed,
-            evaluationInterval: recipe.evaluation.every, checkpointPath: checkpoint,
+            evaluationInterval: recipe.evaluation.every,
             targetLabels: recipe.data.targetLabelsPerClass > 0 ? .perClass(recipe.data.targetLabelsPerClass) : .none)
         return PreparedRun(dataset: data, model: model, terms: terms, configuration: configuration)
     }
@@ -106,10 +113,16 @@ public struct Runner {
 
     /// Trains with `seed` and writes `report.json`, `checkpoint.h5` and `summary.txt` into `output`.
     ///
-    /// With `resume`, the weights of `output/checkpoint.h5` and the optimizer state of
-    /// `output/optimizer.h5` (written by an earlier run of the same recipe hash and seed) are loaded
-    /// and training continues at the step where that run stopped, with the same progress p, batch
-    /// order and dropout masks as an uninterrupted run (`TrainerConfiguration.startStep`).
+    /// Data, model and strategies are built (and so validated) before anything is written; then
+    /// the output folder is locked (`OutputLock`: a second writer is refused) and temporary files
+    /// a killed writer left there are removed. `checkpoint.h5` (`RunCheckpoint`: weights, optimizer
+    /// state and progress in one atomically renamed file) is written after every evaluated epoch,
+    /// at a stop and before a non-finite stop.
+    ///
+    /// With `resume`, training continues from `output/checkpoint.h5` (an earlier run of the same
+    /// recipe hash and seed) at the step where it stopped, with the same progress p, batch order and
+    /// dropout masks as an uninterrupted run (`TrainerConfiguration.startStep`); when the folder has
+    /// no checkpoint yet (the run was killed before its first one) it starts at step 0.
     /// A non-finite loss writes a report with status `failed` and rethrows the `TrainingError`.
     public func run(
         seed: UInt64, output: URL, overrides: [String] = [], resume: Bool = false, shouldStop: @escaping () -> Bool = { false },
@@ -117,42 +130,25 @@ public struct Runner {
     ) throws -> RunReport {
         let clock = ContinuousClock()
         let started = clock.now
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let checkpointURL = output.appendingPathComponent("checkpoint.h5")
-        let stateURL = output.appendingPathComponent("run-state.json")
-        let optimizerURL = output.appendingPathComponent("optimizer.h5")
         events(.phase("building data, model and strategies"))
-        var prepared = try prepare(seed: seed, checkpoint: checkpointURL)
+        var prepared = try prepare(seed: seed)
+        let lock = try OutputLock.acquire(output)
+        defer { lock.release() }
+        let checkpointURL = output.appendingPathComponent("checkpoint.h5")
         var earlier: [EpochMetrics] = []
         var stepOffset = 0
         var configuration = prepared.configuration
-        configuration.optimizerStatePath = optimizerURL
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpointURL.path), let state = try? RunState.load(stateURL) else {
-                throw ExperimentError.invalid("--resume: no checkpoint.h5 and run-state.json from an earlier run in \(output.path)")
+            if FileManager.default.fileExists(atPath: checkpointURL.path) {
+                let saved = try resumePoint(checkpointURL, prepared: prepared)
+                earlier = saved.epochs
+                stepOffset = saved.steps
+                configuration.startStep = saved.steps
+                configuration.initialOptimizerState = saved.optimizerState
+                events(.phase("resuming at step \(saved.steps) (after epoch \(saved.epochsDone) of \(recipe.epochs))"))
+            } else {
+                events(.phase("--resume: no checkpoint in \(output.path) yet (stopped before its first one); starting at step 0"))
             }
-            guard state.recipeHash == recipe.hash, state.seed == seed else {
-                throw ExperimentError.invalid(
-                    "--resume: \(output.path) holds a run of recipe hash \(state.recipeHash) seed \(state.seed), not \(recipe.hash) seed \(seed)")
-            }
-            guard !(state.finished ?? (state.epochsDone >= recipe.epochs)) else {
-                throw ExperimentError.invalid("--resume: the run in \(output.path) already finished all \(recipe.epochs) epochs")
-            }
-            let trainer = Trainer(model: prepared.model, dataset: prepared.dataset, configuration: prepared.configuration, strategies: prepared.terms)
-            let metadata = try Checkpoint.load(into: trainer.state, from: checkpointURL)
-            guard metadata["step"] == String(state.steps) else {
-                throw ExperimentError.invalid(
-                    "--resume: \(checkpointURL.path) was written at step \(metadata["step"] ?? "?") but run-state.json records step \(state.steps)")
-            }
-            earlier = state.epochs
-            stepOffset = state.steps
-            configuration.startStep = state.steps
-            // Runs written before optimizer.h5 existed resume with fresh optimizer state.
-            let optimizerStep = FileManager.default.fileExists(atPath: optimizerURL.path)
-                ? (try? Checkpoint.readAll(from: optimizerURL))?.metadata["step"] : nil
-            configuration.initialOptimizerState = optimizerStep == String(state.steps) ? optimizerURL : nil
-            events(.phase("resuming at step \(state.steps) (after epoch \(state.epochsDone) of \(recipe.epochs))"
-                + (configuration.initialOptimizerState == nil ? "; no matching optimizer.h5: optimizer state starts fresh" : "")))
         }
         prepared = PreparedRun(dataset: prepared.dataset, model: prepared.model, terms: prepared.terms, configuration: configuration)
 
@@ -171,9 +167,8 @@ public struct Runner {
         let beforeDivergence = measure ? featureDivergences(prepared.model, sourceSample, targetSample, seed: seed) : DivergenceValues()
 
         let trainer = Trainer(model: prepared.model, dataset: dataset, configuration: prepared.configuration, strategies: prepared.terms)
-        var history = earlier
+        var thisCall: [EpochMetrics] = []
         var stepCount = 0
-        var cancelledSeen = false
         events(.phase("training"))
         var failure: Error?
         var result: TrainingResult?
@@ -185,26 +180,19 @@ public struct Runner {
                     return shouldStop()
                 },
                 observer: { event in
-                    if case .epochFinished(let metrics) = event {
-                        // A resumed epoch that an interrupted run had begun replaces its partial entry.
-                        if history.last?.epoch == metrics.epoch { history.removeLast() }
-                        history.append(metrics)
-                        if metrics.sourceAccuracy != nil {
-                            // The trainer has just written the checkpoint for this epoch.
-                            try? RunState(
-                                recipeHash: recipe.hash, seed: seed, epochsDone: metrics.epoch, steps: stepOffset + stepCount, epochs: history,
-                                finished: metrics.epoch == recipe.epochs && !cancelledSeen
-                            ).save(stateURL)
-                        }
-                        events(.training(.epochFinished(metrics)))
-                    } else {
-                        if case .cancelled = event { cancelledSeen = true }
-                        events(.training(event))
-                    }
+                    if case .epochFinished(let metrics) = event { thisCall.append(metrics) }
+                    events(.training(event))
+                },
+                checkpoint: { snapshot in
+                    let state = RunCheckpoint.State(
+                        recipeHash: recipe.hash, seed: seed, epochsDone: snapshot.epochs.last?.epoch ?? earlier.last?.epoch ?? 0,
+                        steps: snapshot.step, epochs: Runner.merged(earlier, snapshot.epochs), finished: snapshot.finished)
+                    try RunCheckpoint.save(snapshot, state: state, to: checkpointURL)
                 })
         } catch let error as TrainingError {
             failure = error
         }
+        let history = Runner.merged(earlier, thisCall)
 
         // Final evaluation (also after a failure: the model holds the last good step).
         let model = prepared.model
@@ -267,6 +255,40 @@ public struct Runner {
         return runReport
     }
 
+    /// Epochs of the run so far: an interrupted run's, then this call's (a resumed epoch that the
+    /// interrupted run had begun replaces its partial entry).
+    static func merged(_ earlier: [EpochMetrics], _ later: [EpochMetrics]) -> [EpochMetrics] {
+        guard let first = later.first?.epoch else { return earlier }
+        return earlier.filter { $0.epoch < first } + later
+    }
+
+    /// Where `--resume` continues: the checkpoint's progress (checked against this recipe and seed),
+    /// its weights loaded into the prepared model and strategies, its optimizer state.
+    private func resumePoint(_ url: URL, prepared: PreparedRun) throws -> (epochs: [EpochMetrics], steps: Int, epochsDone: Int, optimizerState: [String: Tensor]) {
+        let saved: RunCheckpoint.Loaded
+        do {
+            saved = try RunCheckpoint.load(url)
+        } catch let error as HDF5Error {
+            throw ExperimentError.invalid("--resume: cannot read the checkpoint: \(error)")
+        }
+        let state = saved.state
+        guard state.recipeHash == recipe.hash, state.seed == UInt64(prepared.configuration.seed) else {
+            throw ExperimentError.invalid(
+                "--resume: \(url.path) holds a run of recipe hash \(state.recipeHash) seed \(state.seed), not \(recipe.hash) seed \(prepared.configuration.seed) "
+                    + "(the recipe or a --set differs from the stopped run's)")
+        }
+        guard !state.finished else {
+            throw ExperimentError.invalid("--resume: the run in \(url.deletingLastPathComponent().path) already finished all \(recipe.epochs) epochs")
+        }
+        let trainer = Trainer(model: prepared.model, dataset: prepared.dataset, configuration: prepared.configuration, strategies: prepared.terms)
+        do {
+            try Checkpoint.assign(saved.parameters, into: trainer.state, file: url.path)
+        } catch let error as HDF5Error {
+            throw ExperimentError.invalid("--resume: the checkpoint does not fit this recipe's model: \(error)")
+        }
+        return (state.epochs, state.steps, state.epochsDone, saved.optimizerState)
+    }
+
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
     /// Divergences between two samples (rows), as the recipe asks.
@@ -320,21 +342,6 @@ public struct Runner {
         if let error = r.error { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n") + "\n"
     }
-}
-
-/// Progress of a run on disk, beside its checkpoint: what `--resume` continues from.
-struct RunState: Codable {
-    var recipeHash: String
-    var seed: UInt64
-    var epochsDone: Int
-    /// Global steps done: where `--resume` starts (`TrainerConfiguration.startStep`).
-    var steps: Int
-    var epochs: [EpochMetrics]
-    /// True once the last epoch completed (nil in files from earlier versions).
-    var finished: Bool?
-
-    static func load(_ url: URL) throws -> RunState { try JSONDecoder().decode(RunState.self, from: Data(contentsOf: url)) }
-    func save(_ url: URL) throws { try writeAtomically(try JSONEncoder().encode(self), to: url) }
 }
 
 extension String {

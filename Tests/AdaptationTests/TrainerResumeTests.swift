@@ -5,21 +5,12 @@ import NN
 import TensorCore
 import XCTest
 
-/// `TrainerConfiguration.startStep` + saved optimizer state: a run stopped and resumed ends with
-/// the same weights, to the bit, as a run that never stopped.
+/// `TrainerConfiguration.startStep` + the last `TrainingSnapshot`: a run stopped and resumed ends
+/// with the same weights, to the bit, as a run that never stopped.
 final class TrainerResumeTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
     /// A trainer over dropout MLP + DANN (joint discriminator, λ inside, ramped) + domain confusion
     /// (inner step with its own optimizer), annealed learning rate: every piece of state a resume can lose.
-    private func makeTrainer(optimizer: OptimizerConfiguration, folder: String, epochs: Int = 4) -> Trainer {
+    private func makeTrainer(optimizer: OptimizerConfiguration, epochs: Int = 4) -> Trainer {
         let seed: UInt64 = 7
         let data = MoonsGenerator.make(samplesPerClass: 60, rotationDegrees: 30, testSamplesPerClass: 50, seed: seed)  // 120 / 32 → 4 steps
         var rng = SeededGenerator(seed: seed).fork("init")
@@ -28,11 +19,8 @@ final class TrainerResumeTests: XCTestCase {
         var strategyRNG = SeededGenerator(seed: seed).fork("strategies")
         let dann = DANNStrategy(inputSize: model.featureSize, hidden: [8], dropout: 0.1, rng: &strategyRNG)
         let confusion = DomainConfusionStrategy(inputSize: model.featureSize, hidden: [8], rng: &strategyRNG)
-        let out = directory.appendingPathComponent(folder)
-        try? FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let configuration = TrainerConfiguration(
-            epochs: epochs, batchSize: 32, optimizer: optimizer, learningRateSchedule: .dann, seed: seed, evaluationInterval: 1,
-            checkpointPath: out.appendingPathComponent("checkpoint.h5"), optimizerStatePath: out.appendingPathComponent("optimizer.h5"))
+            epochs: epochs, batchSize: 32, optimizer: optimizer, learningRateSchedule: .dann, seed: seed, evaluationInterval: 1)
         return Trainer(
             model: model, dataset: data, configuration: configuration,
             strategies: [StrategyTerm(dann, schedule: .dannRamp(gamma: 10)), StrategyTerm(confusion, weight: 0.3, schedule: .dannRamp(gamma: 10))])
@@ -42,30 +30,35 @@ final class TrainerResumeTests: XCTestCase {
         Dictionary(uniqueKeysWithValues: trainer.state.map { ($0.path, $0.parameter.value.scalars) })
     }
 
-    /// Stops after `stopAfter` steps, then resumes from the files in a fresh trainer.
+    /// Stops after `stopAfter` steps, then resumes from the last snapshot in a fresh trainer.
     private func stoppedAndResumed(_ optimizer: OptimizerConfiguration, stopAfter: Int) throws -> (Trainer, TrainingResult) {
-        let first = makeTrainer(optimizer: optimizer, folder: "stopped")
+        let first = makeTrainer(optimizer: optimizer)
         var steps = 0
-        let partial = try first.run(shouldStop: {
-            steps += 1
-            return steps == stopAfter
-        })
+        var last: TrainingSnapshot?
+        let partial = try first.run(
+            shouldStop: {
+                steps += 1
+                return steps == stopAfter
+            }, checkpoint: { last = $0 })
         XCTAssertTrue(partial.cancelled)
         XCTAssertEqual(partial.steps, stopAfter)
+        let saved = try XCTUnwrap(last)
+        XCTAssertEqual(saved.step, stopAfter)
+        XCTAssertEqual(saved.reason, "stopped")
+        XCTAssertFalse(saved.finished)
 
-        var second = makeTrainer(optimizer: optimizer, folder: "stopped")
-        let folder = directory.appendingPathComponent("stopped")
-        let metadata = try Checkpoint.load(into: second.state, from: folder.appendingPathComponent("checkpoint.h5"))
-        XCTAssertEqual(metadata["step"], String(stopAfter))
+        var second = makeTrainer(optimizer: optimizer)
+        try Checkpoint.assign(
+            Dictionary(uniqueKeysWithValues: saved.parameters.map { ($0.path, $0.parameter.value) }), into: second.state, file: "snapshot")
         var configuration = second.configuration
         configuration.startStep = stopAfter
-        configuration.initialOptimizerState = folder.appendingPathComponent("optimizer.h5")
+        configuration.initialOptimizerState = saved.optimizerState
         second = Trainer(model: second.model, dataset: second.dataset, configuration: configuration, strategies: second.terms)
         return (second, try second.run())
     }
 
     private func checkExactContinuation(_ optimizer: OptimizerConfiguration, stopAfter: Int) throws {
-        let full = makeTrainer(optimizer: optimizer, folder: "full")
+        let full = makeTrainer(optimizer: optimizer)
         let uninterrupted = try full.run()
         let (resumed, result) = try stoppedAndResumed(optimizer, stopAfter: stopAfter)
 
@@ -89,28 +82,25 @@ final class TrainerResumeTests: XCTestCase {
         try checkExactContinuation(OptimizerConfiguration(kind: .adam, learningRate: 0.01, weightDecay: 1e-4), stopAfter: 8)
     }
 
-    func testOptimizerStateFileHoldsJointAndInnerMoments() throws {
-        let trainer = makeTrainer(optimizer: OptimizerConfiguration(kind: .adam, learningRate: 0.01), folder: "files", epochs: 1)
-        _ = try trainer.run()
-        let saved = try Checkpoint.readAll(from: directory.appendingPathComponent("files/optimizer.h5"))
-        XCTAssertEqual(saved.metadata["step"], "4")
-        XCTAssertEqual(saved.tensors["joint.features.0.weight.m"]?.shape, [12, 2])
-        XCTAssertEqual(saved.tensors["joint.features.0.weight.t"]?.scalars, [4])
-        XCTAssertTrue(saved.order.contains { $0.hasPrefix("inner.domainConfusion.") }, "\(saved.order)")
-        XCTAssertTrue(saved.order.contains { $0.hasPrefix("joint.strategies.dann.") }, "\(saved.order)")
+    func testSnapshotHoldsJointAndInnerMomentsAndEveryEpoch() throws {
+        let trainer = makeTrainer(optimizer: OptimizerConfiguration(kind: .adam, learningRate: 0.01), epochs: 2)
+        var snapshots: [TrainingSnapshot] = []
+        _ = try trainer.run(checkpoint: { snapshots.append($0) })
+        XCTAssertEqual(snapshots.map(\.step), [4, 8])
+        XCTAssertEqual(snapshots.map(\.finished), [false, true])
+        XCTAssertEqual(snapshots.map { $0.epochs.map(\.epoch) }, [[1], [1, 2]])
+        let saved = snapshots[0].optimizerState
+        XCTAssertEqual(saved["joint.features.0.weight.m"]?.shape, [12, 2])
+        XCTAssertEqual(saved["joint.features.0.weight.t"]?.scalars, [4])
+        XCTAssertTrue(saved.keys.contains { $0.hasPrefix("inner.domainConfusion.") }, "\(saved.keys.sorted())")
+        XCTAssertTrue(saved.keys.contains { $0.hasPrefix("joint.strategies.dann.") }, "\(saved.keys.sorted())")
+        // Copies: training on does not change what the first snapshot holds.
+        XCTAssertNotEqual(snapshots[0].parameters[0].parameter.value, snapshots[1].parameters[0].parameter.value)
     }
 
-    func testMismatchedOptimizerStateStepIsRejected() throws {
-        let optimizer = OptimizerConfiguration(kind: .sgd, learningRate: 0.05, momentum: 0.9)
-        _ = try makeTrainer(optimizer: optimizer, folder: "early", epochs: 1).run()  // optimizer.h5 at step 4
-        let later = makeTrainer(optimizer: optimizer, folder: "later")
+    func testStartStepOutsideTheRunIsRejected() throws {
+        let later = makeTrainer(optimizer: OptimizerConfiguration(kind: .sgd, learningRate: 0.05, momentum: 0.9))
         var configuration = later.configuration
-        configuration.startStep = 5
-        configuration.initialOptimizerState = directory.appendingPathComponent("early/optimizer.h5")
-        let trainer = Trainer(model: later.model, dataset: later.dataset, configuration: configuration, strategies: later.terms)
-        XCTAssertThrowsError(try trainer.run()) { error in
-            XCTAssertTrue("\(error)".contains("written at step 4, but the run starts at step 5"), "\(error)")
-        }
         configuration.startStep = 16
         configuration.initialOptimizerState = nil
         XCTAssertThrowsError(

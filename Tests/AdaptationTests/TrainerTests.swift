@@ -53,21 +53,20 @@ final class TrainerBehaviourTests: XCTestCase {
     private let config = TrainerConfiguration(epochs: 3, batchSize: 32, optimizer: OptimizerConfiguration(learningRate: 0.05), seed: 5)
 
     func testNonFiniteLossStopsAndKeepsLastGoodCheckpoint() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-nan-\(ProcessInfo.processInfo.processIdentifier).h5")
-        defer { try? FileManager.default.removeItem(at: url) }
         let model = Fixtures.model(seed: 0)
-        var configuration = config
-        configuration.checkpointPath = url
-        let trainer = Trainer(model: model, dataset: Fixtures.moons(), configuration: configuration, strategies: [StrategyTerm(PoisonStrategy(step: 15))])
-        XCTAssertThrowsError(try trainer.run()) { error in
+        let trainer = Trainer(model: model, dataset: Fixtures.moons(), configuration: config, strategies: [StrategyTerm(PoisonStrategy(step: 15))])
+        var last: TrainingSnapshot?
+        XCTAssertThrowsError(try trainer.run(checkpoint: { last = $0 })) { error in
             XCTAssertEqual(error as? TrainingError, .nonFinite(step: 15, strategy: "poison", term: "bad"))
             XCTAssertTrue("\(error)".contains("step 15"))
         }
         XCTAssertTrue(model.parameters.allSatisfy { $0.parameter.value.isFinite })
-        // The checkpoint holds exactly the model's current (last good) state.
-        let fresh = Fixtures.model(seed: 99)
-        try Checkpoint.load(into: fresh.state, from: url, only: ["features", "classifier"])
-        for (a, b) in zip(fresh.parameters, model.parameters) { XCTAssertEqual(a.parameter.value, b.parameter.value, a.path) }
+        // The last snapshot holds exactly the model's current (last good) state, at the failing step.
+        let saved = try XCTUnwrap(last)
+        XCTAssertEqual(saved.step, 15)
+        XCTAssertEqual(saved.reason, "non-finite loss")
+        let values = Dictionary(uniqueKeysWithValues: saved.parameters.map { ($0.path, $0.parameter.value) })
+        for p in model.parameters { XCTAssertEqual(values[p.path], p.parameter.value, p.path) }
     }
 
     func testCompositionAddsWeightedTerms() throws {

@@ -62,7 +62,11 @@ final class ResumeTests: XCTestCase {
         })
         XCTAssertEqual(stopped.status, "cancelled")
         XCTAssertEqual(stopped.steps, 10)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("optimizer.h5").path))
+        // One file holds weights, optimizer state and progress, all at the stop step.
+        let saved = try Checkpoint.readAll(from: folder.appendingPathComponent("checkpoint.h5"))
+        XCTAssertEqual(saved.metadata["step"], "10")
+        XCTAssertTrue(saved.order.contains { $0.hasPrefix("optimizer.joint.") }, "\(saved.order)")
+        XCTAssertTrue(saved.metadata["run_state"]?.contains("\"steps\":10") ?? false, saved.metadata["run_state"] ?? "no run_state")
         let resumed = try runner.run(seed: 3, output: folder, resume: true)
 
         XCTAssertEqual(resumed.status, "completed")
