@@ -439,7 +439,8 @@ struct Section {
     }
 
     var keys: [String] { pairs.map(\.key) }
-    func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
+    /// Whether `key` has a value; `key: null` counts as absent, as everywhere in a recipe.
+    func has(_ key: String) -> Bool { value(key) != nil }
     func value(_ key: String) -> RecipeTree? {
         pairs.first { $0.key == key }.flatMap { pair in
             if case .scalar(_, .null, _) = pair.value { return nil }
