@@ -4,42 +4,6 @@ import XCTest
 
 /// End-to-end: the built `dakit` binary exits non-zero with one line on stderr for bad input.
 final class CLITests: XCTestCase {
-    /// The `dakit` executable built beside this test bundle (skips when it was not built).
-    func dakit() throws -> URL {
-        // Linux runs the test bundle as an executable (/proc/self/exe); macOS loads it into xctest.
-        let starts = [
-            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle(for: CLITests.self).bundleURL,
-        ]
-        for start in starts {
-            var folder = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = folder.appendingPathComponent("dakit")
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                    FileManager.default.isExecutableFile(atPath: candidate.path)
-                {
-                    return candidate
-                }
-                folder = folder.deletingLastPathComponent()
-            }
-        }
-        throw XCTSkip("the dakit executable is not built beside the tests")
-    }
-
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try dakit()
-        process.arguments = arguments
-        let (out, err) = (Pipe(), Pipe())
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
-
     func testBadInputsExitNonZeroWithOneLine() throws {
         let folder = try makeTemporaryFolder()
         let text = folder.appendingPathComponent("notes.h5")
@@ -84,5 +48,43 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try run(["data", "import", "--source", s.path, "--target", t.path, "-o", imported.path]).status, 0)
         let inspect = try run(["data", "inspect", imported.path])
         XCTAssertTrue(inspect.stdout.contains("x  float32  2×2  chunks 2×2  shuffle + gzip(4)"), inspect.stdout)
+    }
+}
+
+extension XCTestCase {
+    /// The `dakit` executable built beside this test bundle (skips when it was not built).
+    func dakit() throws -> URL {
+        // Linux runs the test bundle as an executable (/proc/self/exe); macOS loads it into xctest.
+        let starts = [
+            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle(for: CLITests.self).bundleURL,
+        ]
+        for start in starts {
+            var folder = start.deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = folder.appendingPathComponent("dakit")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                    FileManager.default.isExecutableFile(atPath: candidate.path)
+                {
+                    return candidate
+                }
+                folder = folder.deletingLastPathComponent()
+            }
+        }
+        throw XCTSkip("the dakit executable is not built beside the tests")
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = try dakit()
+        process.arguments = arguments
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }
