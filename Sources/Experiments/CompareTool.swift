@@ -181,6 +181,8 @@ public enum CompareTool {
         var sweepLabel: String?
         var sweepValues: [String?] = [nil]
         var extras: [GridFile.Extra] = []
+        if let n = options.seeds, !(1...10_000).contains(n) { throw ExperimentError.invalid("--seeds must be in 1...10000, got \(n)") }
+        guard (1...1024).contains(options.jobs) else { throw ExperimentError.invalid("--jobs must be in 1...1024, got \(options.jobs)") }
         var seedsOverride: [UInt64]? = options.seeds.map { (0..<UInt64($0)).map { $0 } }
         var common = options.overrides
         var title = "comparison"

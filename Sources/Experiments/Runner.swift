@@ -73,6 +73,15 @@ public struct Runner {
             data.sourceValidation = data.sourceValidation.map(permuted)
             data.shiftDescription += "; source labels permuted (y → y+1 mod \(k)): unrelated task"
         }
+        // What training and the estimators need (samples per domain, classes), after subsampling.
+        do {
+            switch recipe.data.source {
+            case .file(let path): try data.validateForTraining(file: path)
+            case .generator(let name, _): try data.validateForTraining(file: "data from generator \(name)")
+            }
+        } catch {
+            throw RecipeError(recipe.locationOf("data"), "\(error)")
+        }
         return data
     }
 

@@ -11,7 +11,9 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Every recipe × sweep value × seed becomes one `dakit run` in its own process; source-only and target-only \
             baselines are added per task. --plan prints one self-contained command per run (for a Slurm job array or GNU \
-            parallel) and --collect DIR aggregates finished runs. Runs whose report.json is complete are not run again.
+            parallel) and --collect DIR aggregates finished runs. Results are keyed by recipe hash (overrides included) and \
+            seed: a run whose folder holds its completed report is skipped, one stopped early resumes, anything else runs \
+            again. Ctrl-C is passed on to the running runs, which save and stop (exit 130; the same command continues).
             """)
 
     @Argument(help: "Recipes to compare (each names its strategies).") var recipes: [String] = []
@@ -27,8 +29,8 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         if collect == nil && grid == nil && recipes.isEmpty { throw ValidationError("give recipes, --grid FILE or --collect DIR") }
-        if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
-        if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if let seeds, !(1...10_000).contains(seeds) { throw ValidationError("--seeds must be in 1...10000, got \(seeds)") }
+        if !(1...1024).contains(jobs) { throw ValidationError("--jobs must be in 1...1024, got \(jobs)") }
     }
 
     func run() throws {

@@ -20,8 +20,9 @@ struct DAKitCommand: ParsableCommand {
         ])
 
     /// Parses and runs a subcommand. Usage errors (unknown option, bad value, failed `validate()`)
-    /// exit with status 2 — DAKit's "bad input" — instead of argument-parser's 64, so that every
-    /// bad input, on the command line or in a file, gives the same status.
+    /// exit with status 2 — DAKit's "bad input" — instead of argument-parser's 64, and print one
+    /// line like every other error, so that every bad input, on the command line or in a file, gives
+    /// the same status and shape.
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -29,7 +30,11 @@ struct DAKitCommand: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                let message = message(for: error).replacingOccurrences(of: "\n", with: " ")
+                let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+                let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+                let command = CommandLine.arguments.dropFirst().first.flatMap { names.contains($0) ? " \($0)" : nil } ?? ""
+                FileHandle.standardError.write(Data("error: \(text) (see 'dakit\(command) --help')\n".utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)

@@ -9,8 +9,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a recipe: build data, model and strategies, train, write report.json, checkpoint.h5 and a summary.",
         discussion: """
-            Exit codes: 0 success, 1 the run failed (e.g. a loss became NaN), 2 bad input (recipe error), \
-            130 stopped by Ctrl-C (checkpoint.h5 and optimizer.h5 are written at the stop step; --resume continues exactly there).
+            Exit codes: 0 success, 1 the run failed (e.g. a loss became NaN), 2 bad input (a recipe, data file or option; \
+            also an output folder that another dakit process holds), 130 stopped by Ctrl-C or SIGTERM (checkpoint.h5, \
+            with weights, optimizer state and progress, is written at the stop step; --resume continues exactly there).
             """)
 
     @Argument(help: "The recipe (YAML), e.g. Recipes/quickstart.yaml.") var recipe: String

@@ -194,6 +194,16 @@ final class RunIntegrityTests: XCTestCase {
 
     // MARK: compare
 
+    func testCompareRefusesSeedAndJobCountsOutOfRange() throws {
+        let recipe = try write(CommandLineTests.tiny, "tiny.yaml")
+        for (flag, value) in [("--seeds", "0"), ("--seeds", "-3"), ("--seeds", "10000000000"), ("--jobs", "0")] {
+            let result = try dakit(["compare", recipe, flag, value, "--out", "cmp"])
+            XCTAssertEqual(result.status, 2, "\(flag) \(value): \(result.stderr)")
+            XCTAssertEqual(result.stderrLines.count, 1, result.stderr)
+            XCTAssertFalse(exists("cmp"), "\(flag) \(value) wrote nothing")
+        }
+    }
+
     func testCompareRunsAgainWhenTheRecipeChangesAndNeverShowsStaleNumbers() throws {
         let recipe = try write(CommandLineTests.tiny.replacingOccurrences(of: "epochs: 6", with: "epochs: 2"), "tiny.yaml")
         let first = try dakit(["compare", recipe, "--seeds", "1", "--no-baselines", "--out", "cmp"])
