@@ -87,9 +87,11 @@ public struct StrategyRegistry {
         owned.owner = name
         try owned.checkKnown(entry.options.map(\.name))
         for spec in entry.options {
-            if let value = owned.values[spec.name], let problem = spec.domain?.problem(with: value) {
-                throw StrategyError.invalidValue(strategy: name, key: spec.name, message: problem)
+            guard let value = owned.values[spec.name], let domain = spec.domain, let problem = domain.problem(with: value) else { continue }
+            guard domain.hasKind(of: value) else {
+                throw StrategyError.wrongType(strategy: name, key: spec.name, expected: "\(domain)", got: "\(value.kind) (\(value))")
             }
+            throw StrategyError.invalidValue(strategy: name, key: spec.name, message: problem)
         }
         return try entry.factory(owned, context)
     }

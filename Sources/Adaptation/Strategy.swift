@@ -103,6 +103,21 @@ public enum OptionDomain: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether `value` (or each item of a list) has the kind the domain holds: numbers, strings or
+    /// booleans. A value of the wrong kind is a type error rather than a value out of range.
+    public func hasKind(of value: OptionValue) -> Bool {
+        let items: [OptionValue]
+        if case .list(let list) = value { items = list } else { items = [value] }
+        return items.allSatisfy { item in
+            switch (self, item) {
+            case (.number, .number), (.integer, .number), (.numbers, .number), (.layerWidths, .number): return true
+            case (.choice, .string), (.string, .string), (.choices, .string), (.strings, .string): return true
+            case (.bool, .bool): return true
+            default: return false
+            }
+        }
+    }
+
     /// Why `value` is outside the domain (`must be a number in [0, 1], got 2`), or nil when it is inside.
     public func problem(with value: OptionValue) -> String? {
         func fail() -> String { "must be \(self), got \(value.kind) (\(value))" }
@@ -119,7 +134,8 @@ public enum OptionDomain: Sendable, Equatable, CustomStringConvertible {
         case .integer(let r):
             guard case .number(let v) = value, isInteger(v, in: r) else { return fail() }
         case .choice(let names):
-            guard case .string(let s) = value, names.contains(s) else { return fail() }
+            guard case .string(let s) = value else { return fail() }
+            guard names.contains(s) else { return fail() + (closestName(to: s, among: names).map { " (did you mean '\($0)'?)" } ?? "") }
         case .string:
             guard case .string = value else { return fail() }
         case .bool:
