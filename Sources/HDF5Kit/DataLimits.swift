@@ -11,7 +11,12 @@ public enum DataLimits {
     /// Most dimensions a dataset read by DAKit may have (N×C×H×W is 4; HDF5 itself allows 32).
     public static let maxRank = 8
     /// Most bytes one read may allocate: 16 GiB or half the physical memory, whichever is smaller.
-    public static let maxBytes: Int = min(16 << 30, Int(clamping: ProcessInfo.processInfo.physicalMemory / 2))
+    ///
+    /// A task-local value, so a caller can lower it for one piece of work without touching others:
+    /// `DataLimits.$maxBytes.withValue(64 << 20) { try DomainDatasetFile.load(url) }`.
+    @TaskLocal public static var maxBytes: Int = defaultMaxBytes
+    /// `maxBytes` when nothing lowers it.
+    public static let defaultMaxBytes: Int = min(16 << 30, Int(clamping: ProcessInfo.processInfo.physicalMemory / 2))
     /// Most elements one dataset read may hold (as Float64, the widest type DAKit reads into).
     public static var maxElements: Int { maxBytes / 8 }
     /// Most classes a domain dataset may have (declared class names, or the largest label + 1).
