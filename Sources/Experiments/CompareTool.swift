@@ -146,12 +146,10 @@ public struct GridFile: Sendable {
             guard let task = try extra.string("task") else { throw RecipeError(item.location, "an extra task needs a 'task' name") }
             grid.extras.append(Extra(task: task, overrides: try extra.strings("set") ?? []))
         }
-        if root.has("seeds") {
-            if case .sequence? = root.value("seeds") {
-                grid.seeds = try root.ints("seeds", 0...Int.max, count: 1...10_000)!.map { UInt64($0) }
-            } else {
-                grid.seeds = (0..<(try root.int("seeds", 1...10_000)!)).map { UInt64($0) }
-            }
+        if case .sequence? = root.value("seeds") {
+            grid.seeds = try root.ints("seeds", 0...Int.max, count: 1...10_000)?.map { UInt64($0) }
+        } else if let count = try root.int("seeds", 1...10_000) {
+            grid.seeds = (0..<count).map { UInt64($0) }
         }
         return grid
     }

@@ -90,7 +90,12 @@ public struct Runner {
         let data = try dataset(seed: seed)
         let root = SeededGenerator(seed: seed)
         var rng = root.fork("model")
-        let model = AdaptationModel.build(inputShape: data.sampleShape, classCount: data.classCount, spec: recipe.model.spec, rng: &rng)
+        let model: AdaptationModel
+        do {
+            model = try AdaptationModel.make(inputShape: data.sampleShape, classCount: data.classCount, spec: recipe.model.spec, rng: &rng)
+        } catch let error as ModelSpecError {
+            throw RecipeError(recipe.locationOf("model.\(error.field)"), "\(error)")
+        }
         if let weights = recipe.model.pretrained {
             do {
                 try Checkpoint.load(into: model.state, from: URL(fileURLWithPath: weights), strict: false)
