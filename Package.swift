@@ -6,11 +6,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "DomainData", targets: ["DomainData"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "HDF5Kit", targets: ["HDF5Kit"]),
         .library(name: "Adaptation", targets: ["Adaptation"]),
         .library(name: "Experiments", targets: ["Experiments"]),
-        .library(name: "DAKit", targets: ["TensorCore", "NN", "HDF5Kit", "Adaptation", "Experiments"]),
+        .library(name: "DAKit", targets: ["TensorCore", "DomainData", "NN", "HDF5Kit", "Adaptation", "Experiments"]),
         .executable(name: "dakit", targets: ["dakit"]),
     ],
     dependencies: [
@@ -26,8 +27,9 @@ let package = Package(
             providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         .target(name: "TensorCore", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["TensorCore"]),
-        .target(name: "HDF5Kit", dependencies: ["CHDF5", "TensorCore", "NN"]),
-        .target(name: "Adaptation", dependencies: ["TensorCore", "NN", "HDF5Kit"]),
+        .target(name: "DomainData", dependencies: ["TensorCore"]),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5", "TensorCore", "DomainData", "NN"]),
+        .target(name: "Adaptation", dependencies: ["TensorCore", "DomainData", "NN"]),
         .target(
             name: "Experiments",
             dependencies: ["TensorCore", "NN", "HDF5Kit", "Adaptation", .product(name: "Yams", package: "Yams")]),
@@ -39,6 +41,7 @@ let package = Package(
             ]),
         .target(name: "TestSupport", dependencies: ["TensorCore", "NN"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "DomainDataTests", dependencies: ["DomainData", "TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "HDF5Kit", "NN", "TensorCore", "TestSupport"]),

@@ -282,3 +282,28 @@ public final class AdaptationModel {
 public func pathHasPrefix(_ path: String, _ prefix: String) -> Bool {
     prefix.isEmpty || path == prefix || path.hasPrefix(prefix + ".")
 }
+
+extension AdaptationModel {
+    /// Rows read per chunk when a pass goes over a `BatchSource`: whole inference batches, so the
+    /// numbers equal those of one pass over the same rows held in memory.
+    static func chunkRows(batchSize: Int) -> Int { batchSize * 32 }
+
+    /// Softmax class probabilities (N×K) of the whole target pool, read in chunks (bounded memory
+    /// for a streamed pool).
+    public func probabilities(_ pool: TargetPool, batchSize: Int = 512) throws -> Tensor {
+        var parts: [Tensor] = []
+        try pool.forEachChunk(size: AdaptationModel.chunkRows(batchSize: batchSize)) { _, x in
+            parts.append(probabilities(x, batchSize: batchSize))
+        }
+        return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, axis: 0)
+    }
+
+    /// Predicted classes of every row of `source`, read in chunks.
+    public func predict(_ source: any BatchSource, batchSize: Int = 512) throws -> [Int] {
+        var predictions: [Int] = []
+        try source.forEachChunk(size: AdaptationModel.chunkRows(batchSize: batchSize)) { _, x in
+            predictions += predict(x, batchSize: batchSize)
+        }
+        return predictions
+    }
+}

@@ -30,6 +30,9 @@ public struct StrategyEntry {
     /// Citation (authors, venue, year).
     public let paper: String
     public let options: [StrategyOptionSpec]
+    /// The most target labels the strategy trains on: `.none` (unsupervised), `.granted` (the labels
+    /// the recipe grants) or `.all` (the target-only oracle: every label, granted by the trainer).
+    public let targetLabels: TargetLabelNeed
     /// The weight the term gets when the recipe does not give one.
     public let defaultWeight: Float
     /// The λ(p) schedule the term gets when the recipe does not give one.
@@ -37,13 +40,15 @@ public struct StrategyEntry {
     public let factory: Factory
 
     public init(
-        name: String, summary: String, paper: String, options: [StrategyOptionSpec] = [], defaultWeight: Float = 1,
+        name: String, summary: String, paper: String, options: [StrategyOptionSpec] = [], targetLabels: TargetLabelNeed = .none,
+        defaultWeight: Float = 1,
         defaultSchedule: WeightSchedule = .constant, factory: @escaping Factory
     ) {
         self.name = name
         self.summary = summary
         self.paper = paper
         self.options = options
+        self.targetLabels = targetLabels
         self.defaultWeight = defaultWeight
         self.defaultSchedule = defaultSchedule
         self.factory = factory
@@ -165,4 +170,27 @@ var builtInEntries: [StrategyEntry] {
         DomainConfusionStrategy.entry, MMDStrategy.mmdEntry, MMDStrategy.ddcEntry, MMDStrategy.danEntry,
         SelfTrainingStrategy.entry, CORALStrategy.entry, EntropyMinimizationStrategy.entry,
     ]
+}
+
+extension Array where Element == StrategyOptionSpec {
+    /// The default of option `name` as the spec writes it: the one place a strategy's defaults are
+    /// written, read by its init's default arguments and its factory alike.
+    public func defaultValue(_ name: String) -> OptionValue {
+        guard let spec = first(where: { $0.name == name }), let value = spec.defaultValue else {
+            preconditionFailure("option spec: no default for '\(name)'")
+        }
+        return value
+    }
+
+    /// The numeric default of option `name`.
+    public func defaultNumber(_ name: String) -> Double {
+        guard case .number(let v) = defaultValue(name) else { preconditionFailure("option spec: '\(name)' is not a number") }
+        return v
+    }
+
+    /// The string default of option `name`.
+    public func defaultString(_ name: String) -> String {
+        guard case .string(let s) = defaultValue(name) else { preconditionFailure("option spec: '\(name)' is not a string") }
+        return s
+    }
 }

@@ -1,69 +1,44 @@
 import Foundation
-import HDF5Kit
 import NN
 import TensorCore
 
-/// Draws batches of indices without replacement, reshuffling (seeded) each time the pool is used up;
-/// a batch that crosses the end of a pass continues into the next one, so batches are always full.
-struct IndexStream {
-    private let pool: [Int]
-    private var order: [Int] = []
-    private var position = 0
-    private var rng: SeededGenerator
-
-    init(pool: [Int], rng: SeededGenerator) {
-        precondition(!pool.isEmpty, "IndexStream: empty pool")
-        self.pool = pool
-        self.rng = rng
-    }
-
-    mutating func next(_ size: Int) -> [Int] {
-        var batch: [Int] = []
-        let wanted = Swift.min(size, pool.count)
-        while batch.count < wanted {
-            if position == order.count {
-                order = rng.permutation(pool.count).map { pool[$0] }
-                position = 0
-            }
-            batch.append(order[position])
-            position += 1
-        }
-        return batch
-    }
-}
-
 /// One training loop for every strategy.
 ///
-/// Per step: a source batch (x, y) and a target batch x (labels masked unless granted) go through
-/// the model in one forward pass (concatenated, so BatchNorm sees both domains); each strategy may
-/// first take its inner step (on detached features); then the joint objective
+/// Per step (`trainStep`): the batch streams (`TrainingBatches`: one seeded `BatchSampler` per
+/// stream) give a source batch (x, y), a target batch (x only) and, when labels are granted, a
+/// granted target batch (x, y); they go through the model in one forward pass (concatenated, so
+/// BatchNorm sees both domains); each strategy may first take its inner step (`InnerSteps`); then
+/// the joint objective (`JointObjective`)
 ///
-///     L = CE(source logits, source labels) + Σ_i weight_i · λ_i(p) · strategy_i.loss(batch)
+///     L = CE(source) + CE(granted target) + Σ_i weight_i · λ_i(p) · strategy_i.loss(batch)
 ///
 /// is minimised over the model and the strategies' joint parameters, with p = step / total steps.
-/// When the recipe grants target labels (`TrainerConfiguration.targetLabels`) and no strategy
-/// consumes them itself, L also gets CE(granted target logits, their labels) at weight 1.
-/// For a strategy with `lambdaPlacement == .insideLoss` (DANN) the term is weight_i · loss and the
-/// strategy puts λ_i(p) inside its graph. The source term is dropped when a strategy does not use
-/// source labels (target-only oracle, fine-tuning on target labels).
+/// CE(granted target) is present whenever target labels are granted (the recipe's
+/// `TrainerConfiguration.targetLabels`, or all of them for the target-only oracle); the source
+/// term is dropped when a strategy does not use source labels (the oracle, fine-tuning on target
+/// labels). For a strategy with `lambdaPlacement == .insideLoss` (DANN) the term is
+/// weight_i · loss and the strategy puts λ_i(p) inside its graph.
+///
+/// Strategies see source labels, target inputs and the granted labels only; the evaluator
+/// (`Evaluator`, over the data's `EvaluationSet`s) is the only reader of the other target labels.
 ///
 /// Every loss term and the gradient norm are checked before the update: a NaN/Inf stops training
 /// with `TrainingError.nonFinite(step:strategy:term:)`, leaving the model at its last good step.
+/// The trainer writes no file: snapshots go to the caller's `checkpoint` sink.
 public final class Trainer {
     public let model: AdaptationModel
-    public let dataset: DomainDataset
+    public let data: TrainingData
     public let configuration: TrainerConfiguration
     public private(set) var terms: [StrategyTerm]
-    /// The optimizers of the run in progress, for checkpoint snapshots: the joint one with its
-    /// parameters, and each strategy's inner one (by label) with its parameters.
-    private var jointOptimizer: (optimizer: any Optimizer, parameters: [NamedParameter])?
-    private var innerOptimizers: [String: (optimizer: any Optimizer, parameters: [NamedParameter])] = [:]
-    /// Inner-optimizer state read from `initialOptimizerState`, imported when each inner optimizer is made.
-    private var pendingInnerState: [String: [String: Tensor]] = [:]
+    /// The joint optimizer of the run in progress with its parameters, for checkpoint snapshots.
+    var jointOptimizer: (optimizer: any Optimizer, parameters: [NamedParameter])?
+    /// The strategies' inner optimizers (by label), for checkpoint snapshots.
+    var innerSteps = InnerSteps()
 
-    public init(model: AdaptationModel, dataset: DomainDataset, configuration: TrainerConfiguration, strategies: [StrategyTerm]) {
+    /// Trains on `data`, held in memory or streamed (any `BatchSource`).
+    public init(model: AdaptationModel, data: TrainingData, configuration: TrainerConfiguration, strategies: [StrategyTerm]) {
         self.model = model
-        self.dataset = dataset
+        self.data = data
         self.configuration = configuration
         // Unique labels: a second `mmd` becomes `mmd#2`.
         var seen: [String: Int] = [:]
@@ -76,6 +51,11 @@ public final class Trainer {
         }
     }
 
+    /// Trains on an in-memory dataset.
+    public convenience init(model: AdaptationModel, dataset: DomainDataset, configuration: TrainerConfiguration, strategies: [StrategyTerm]) {
+        self.init(model: model, data: TrainingData(dataset), configuration: configuration, strategies: strategies)
+    }
+
     /// Model state plus every strategy's parameters (`strategies.<label>.…`): what a checkpoint stores.
     public var state: [NamedParameter] {
         model.state + terms.flatMap { term in
@@ -83,168 +63,36 @@ public final class Trainer {
         }
     }
 
-    // MARK: - Setup
+    /// What one call of `run` carries from step to step.
+    final class Loop {
+        var batches: TrainingBatches
+        let optimizer: any Optimizer
+        let groups: [ParameterGroup]
+        let objective: JointObjective
+        let root: SeededGenerator
+        /// Dropout masks: a generator forked per step, so step k draws the same masks however the run got there.
+        let context: ForwardContext
+        let stepsPerEpoch: Int
+        let totalSteps: Int
+        let granted: Int
+        var step: Int
+        var history: [EpochMetrics] = []
+        var cancelled = false
 
-    private func validate() throws {
-        let c = configuration
-        guard c.epochs > 0 else { throw TrainingError.invalidConfiguration("epochs must be positive, got \(c.epochs)") }
-        guard c.batchSize > 0 else { throw TrainingError.invalidConfiguration("batchSize must be positive, got \(c.batchSize)") }
-        guard c.evaluationInterval > 0 else {
-            throw TrainingError.invalidConfiguration("evaluationInterval must be positive, got \(c.evaluationInterval)")
-        }
-        guard c.optimizer.learningRate.isFinite, c.optimizer.learningRate >= 0 else {
-            throw TrainingError.invalidConfiguration("learning rate \(c.optimizer.learningRate) must be finite and ≥ 0")
-        }
-        guard dataset.source.count > 0 else { throw TrainingError.invalidConfiguration("the source domain has no samples") }
-        guard dataset.target.count > 0 else { throw TrainingError.invalidConfiguration("the target domain has no samples") }
-        let labels = dataset.source.y ?? []
-        if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= model.classCount }) {
-            throw TrainingError.invalidConfiguration(
-                "source label \(labels[bad]) at index \(bad) is outside 0..<\(model.classCount) (the model's class count)")
-        }
-        for prefix in c.frozenPrefixes where !model.parameters.contains(where: { pathHasPrefix($0.path, prefix) }) {
-            throw TrainingError.invalidConfiguration(
-                "frozen prefix '\(prefix)' matches no parameter (paths start with features, bottleneck, classifier)")
-        }
-    }
-
-    /// Target rows whose labels training may use.
-    private func grantedTargetIndices(rng: SeededGenerator) throws -> [Int] {
-        let needs = terms.map { ($0.label, $0.strategy.targetLabelNeed) }
-        var grant = configuration.targetLabels
-        if let oracle = needs.first(where: { $0.1 == .all }) {
-            guard dataset.target.y != nil else {
-                throw StrategyError.missingTargetLabels(
-                    strategy: oracle.0, message: "trains on labelled target data, but the dataset's target domain has no labels")
-            }
-            grant = .all
-        }
-        guard grant != .none else {
-            if let needy = needs.first(where: { $0.1 == .granted }) {
-                throw StrategyError.missingTargetLabels(
-                    strategy: needy.0,
-                    message: "trains on granted target labels, but the recipe grants none (set targetLabels to all, perClass or fraction)")
-            }
-            return []
-        }
-        guard let labels = dataset.target.y else {
-            throw StrategyError.missingTargetLabels(
-                strategy: "trainer", message: "the recipe grants target labels (\(grant)) but the dataset's target domain has none")
-        }
-        var rng = rng
-        switch grant {
-        case .none: return []
-        case .all: return Array(0..<labels.count)
-        case .perClass(let k):
-            guard k > 0 else { throw TrainingError.invalidConfiguration("targetLabels perClass must be positive, got \(k)") }
-            return stratified(labels: labels, rng: &rng) { _ in k }
-        case .fraction(let f):
-            guard f > 0 && f <= 1 else { throw TrainingError.invalidConfiguration("targetLabels fraction must be in (0, 1], got \(f)") }
-            return stratified(labels: labels, rng: &rng) { count in Swift.max(1, Int((Double(count) * f).rounded())) }
-        }
-    }
-
-    /// Up to `take(classSize)` rows of each class, drawn without replacement; sorted.
-    private func stratified(labels: [Int], rng: inout SeededGenerator, take: (Int) -> Int) -> [Int] {
-        var chosen: [Int] = []
-        for c in Set(labels).sorted() {
-            let rows = labels.indices.filter { labels[$0] == c }
-            let order = rng.permutation(rows.count)
-            chosen += order.prefix(Swift.min(take(rows.count), rows.count)).map { rows[$0] }
-        }
-        return chosen.sorted()
-    }
-
-    /// The learning-rate multiplier of `path`: the longest matching prefix in `multipliers`, else 1.
-    static func multiplier(for path: String, in multipliers: [String: Float]) -> Float {
-        var best: (length: Int, value: Float) = (-1, 1)
-        for (prefix, value) in multipliers where pathHasPrefix(path, prefix) && prefix.count > best.length {
-            best = (prefix.count, value)
-        }
-        return best.value
-    }
-
-    /// Parameters of the joint step grouped by learning-rate multiplier, and the same parameters by path.
-    private func jointGroups() -> (groups: [ParameterGroup], named: [NamedParameter]) {
-        var multipliers: [String: Float] = [:]
-        for term in terms { multipliers.merge(term.strategy.learningRateMultipliers) { _, new in new } }
-        multipliers.merge(configuration.learningRateMultipliers) { _, recipe in recipe }
-        var named = model.parameters
-        for term in terms {
-            named += term.strategy.jointParameters.map {
-                NamedParameter(path: "strategies.\(term.label).\($0.path)", parameter: $0.parameter)
-            }
-        }
-        var groups: [Float: [Parameter]] = [:]
-        for p in named { groups[Trainer.multiplier(for: p.path, in: multipliers), default: []].append(p.parameter) }
-        return (groups.keys.sorted().map { ParameterGroup(name: "lr×\($0)", parameters: groups[$0]!, learningRateMultiplier: $0) }, named)
-    }
-
-    // MARK: - Evaluation
-
-    private func report(_ split: DomainSplit) -> ClassificationReport? {
-        guard let labels = split.y, !labels.isEmpty else { return nil }
-        let predictions = model.predict(split.x, batchSize: configuration.evaluationBatchSize)
-        return ClassificationReport(predictions: predictions, labels: labels, classCount: model.classCount)
-    }
-
-    private var sourceEvaluation: (name: String, split: DomainSplit) {
-        dataset.sourceValidation.map { ("sourceValidation", $0) } ?? ("source", dataset.source)
-    }
-
-    private var targetEvaluation: (name: String, split: DomainSplit)? {
-        if let test = dataset.targetTest, test.y != nil { return ("targetTest", test) }
-        if dataset.target.y != nil { return ("target", dataset.target) }
-        return nil
-    }
-
-    // MARK: - Checkpoint
-
-    /// The snapshot a checkpoint stores: copies of the parameters and of every optimizer's state.
-    private func snapshot(step: Int, reason: String, epochs: [EpochMetrics], finished: Bool) -> TrainingSnapshot {
-        TrainingSnapshot(
-            step: step, reason: reason, epochs: epochs, finished: finished,
-            parameters: state.map { NamedParameter(path: $0.path, parameter: Parameter($0.parameter.value)) },
-            optimizerState: Dictionary(uniqueKeysWithValues: optimizerState().map { ($0.path, $0.parameter.value) }))
-    }
-
-    /// Every optimizer's state as named tensors: `joint.<parameter path>.<slot>` and
-    /// `inner.<strategy label>.<parameter path>.<slot>` (slots: `velocity`; `m`, `v`, `t`).
-    private func optimizerState() -> [NamedParameter] {
-        var out: [NamedParameter] = []
-        func add(_ prefix: String, _ entry: (optimizer: any Optimizer, parameters: [NamedParameter])) {
-            for (key, value) in entry.optimizer.exportState(entry.parameters).sorted(by: { $0.key < $1.key }) {
-                out.append(NamedParameter(path: "\(prefix).\(key)", parameter: Parameter(value)))
-            }
-        }
-        if let joint = jointOptimizer { add("joint", joint) }
-        for label in innerOptimizers.keys.sorted() { add("inner.\(label)", innerOptimizers[label]!) }
-        return out
-    }
-
-    /// Puts `initialOptimizerState` into the joint optimizer (now) and `pendingInnerState` (for
-    /// the inner optimizers, made at their first step).
-    private func loadOptimizerState(_ tensors: [String: Tensor], into optimizer: any Optimizer, parameters: [NamedParameter]) throws {
-        var joint: [String: Tensor] = [:]
-        pendingInnerState = [:]
-        for (key, value) in tensors {
-            let parts = key.split(separator: ".", maxSplits: 2).map(String.init)
-            if parts.count == 3 && parts[0] == "joint" {
-                joint[parts[1] + "." + parts[2]] = value
-            } else if parts.count == 3 && parts[0] == "inner" {
-                let label = parts[1]
-                guard terms.contains(where: { $0.label == label }) else {
-                    throw TrainingError.invalidConfiguration("optimizer state: '\(key)' names no strategy of this run")
-                }
-                pendingInnerState[label, default: [:]][parts[2]] = value
-            } else {
-                throw TrainingError.invalidConfiguration("optimizer state: unexpected entry '\(key)' (expected joint.… or inner.<strategy>.…)")
-            }
-        }
-        do {
-            try optimizer.importState(joint, parameters: parameters)
-        } catch let error as OptimizerStateError {
-            throw TrainingError.invalidConfiguration("optimizer state: joint.\(error)")
+        init(
+            batches: TrainingBatches, optimizer: any Optimizer, groups: [ParameterGroup], objective: JointObjective, root: SeededGenerator,
+            stepsPerEpoch: Int, totalSteps: Int, granted: Int, step: Int
+        ) {
+            self.batches = batches
+            self.optimizer = optimizer
+            self.groups = groups
+            self.objective = objective
+            self.root = root
+            context = ForwardContext(mode: .training, rng: root.fork("dropout.step.0"))
+            self.stepsPerEpoch = stepsPerEpoch
+            self.totalSteps = totalSteps
+            self.granted = granted
+            self.step = step
         }
     }
 
@@ -257,244 +105,176 @@ public final class Trainer {
         shouldStop: () -> Bool = { false }, observer: (TrainingEvent) -> Void = { _ in },
         checkpoint: (TrainingSnapshot) throws -> Void = { _ in }
     ) throws -> TrainingResult {
+        let started = ContinuousClock.now
+        let loop = try begin()
+        observer(.started(totalSteps: loop.totalSteps, stepsPerEpoch: loop.stepsPerEpoch))
+        let startEpoch = configuration.startStep / loop.stepsPerEpoch
+        for epoch in startEpoch..<configuration.epochs {
+            let firstStep = epoch == startEpoch ? configuration.startStep - epoch * loop.stepsPerEpoch : 0
+            try runEpoch(epoch, firstStep: firstStep, loop, shouldStop: shouldStop, observer: observer, checkpoint: checkpoint)
+            if loop.cancelled { break }
+        }
+        let evaluator = Evaluator(model: model, batchSize: configuration.evaluationBatchSize)
+        return TrainingResult(
+            epochs: loop.history, steps: loop.step, finalSource: try evaluator.report(data.sourceEvaluation)!,
+            finalTarget: try evaluator.report(data.targetEvaluation), sourceEvaluationSplit: data.sourceEvaluation.name,
+            targetEvaluationSplit: data.targetEvaluation?.name, grantedTargetLabels: loop.granted, cancelled: loop.cancelled,
+            wallSeconds: seconds(started.duration(to: ContinuousClock.now)))
+    }
+
+    /// Checks, grants target labels, prepares the strategies and the optimizers, and replays the
+    /// batch streams to `startStep`.
+    private func begin() throws -> Loop {
         try validate()
-        let clock = ContinuousClock()
-        let started = clock.now
         let root = SeededGenerator(seed: configuration.seed)
-        let granted = try grantedTargetIndices(rng: root.fork("target-label-grant"))
-        let setup = TrainingSetup(model: model, dataset: dataset, grantedTargetIndices: granted)
+        let granted = try grantedLabels(rng: root.fork("target-label-grant"))
+        let setup = TrainingSetup(model: model, source: data.source, target: data.target, granted: granted)
         for term in terms { try term.strategy.prepare(setup) }
         model.freeze(prefixes: configuration.frozenPrefixes)
 
-        let usesSource = terms.allSatisfy { $0.strategy.usesSourceLabels }
-        // Granted target labels that no strategy consumes join the objective as CE(target) (semi-supervised DA).
-        let supervisedTarget = !granted.isEmpty && terms.allSatisfy { $0.strategy.targetLabelNeed == .none }
         let (groups, jointNamed) = jointGroups()
         let optimizer = configuration.optimizer.make()
         jointOptimizer = (optimizer, jointNamed)
-        innerOptimizers = [:]
-        pendingInnerState = [:]
+        innerSteps = InnerSteps()
         if let saved = configuration.initialOptimizerState {
             try loadOptimizerState(saved, into: optimizer, parameters: jointNamed)
         }
-        let sourceLabels = dataset.source.y!
-        var sourceStream = IndexStream(pool: Array(0..<dataset.source.count), rng: root.fork("source-batches"))
-        var targetStream = IndexStream(pool: Array(0..<dataset.target.count), rng: root.fork("target-batches"))
-        var labelledStream = granted.isEmpty ? nil : IndexStream(pool: granted, rng: root.fork("labelled-target-batches"))
-        // Dropout masks: a generator forked per step, so step k draws the same masks however the run got there.
-        let context = ForwardContext(mode: .training, rng: root.fork("dropout.step.0"))
-
         let b = configuration.batchSize
-        let stepsPerEpoch = (Swift.max(dataset.source.count, dataset.target.count) + b - 1) / b
+        let stepsPerEpoch = (Swift.max(data.source.count, data.target.count) + b - 1) / b
         let totalSteps = stepsPerEpoch * configuration.epochs
         guard configuration.startStep >= 0 && configuration.startStep < totalSteps else {
             throw TrainingError.invalidConfiguration(
                 "startStep \(configuration.startStep) is outside 0..<\(totalSteps) (\(configuration.epochs) epochs of \(stepsPerEpoch) steps)")
         }
+        var batches = try TrainingBatches(data: data, granted: granted, root: root)
         // Replay the batch streams to where the run stopped (index draws only: cheap).
-        for _ in 0..<configuration.startStep {
-            _ = sourceStream.next(b)
-            _ = targetStream.next(b)
-            _ = labelledStream?.next(b)
-        }
-        observer(.started(totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch))
+        batches.skip(steps: configuration.startStep, batchSize: b)
+        return Loop(
+            batches: batches, optimizer: optimizer, groups: groups, objective: JointObjective(terms: terms), root: root,
+            stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps, granted: granted.rows.count, step: configuration.startStep)
+    }
 
-        var history: [EpochMetrics] = []
-        var step = configuration.startStep
-        var cancelled = false
+    /// One epoch: the strategies' boundary work, the steps from `firstStep`, then the epoch's
+    /// metrics, evaluation (every `evaluationInterval` epochs, the last, and at a stop) and snapshot.
+    private func runEpoch(
+        _ epoch: Int, firstStep: Int, _ loop: Loop, shouldStop: () -> Bool, observer: (TrainingEvent) -> Void,
+        checkpoint: (TrainingSnapshot) throws -> Void
+    ) throws {
+        let epochStart = ContinuousClock.now
+        let boundaryDiagnostics = try epochBoundary(epoch, loop, observer: observer)
+        var stats = EpochStats()
         let base = configuration.optimizer.learningRate
-        let startEpoch = configuration.startStep / stepsPerEpoch
-        epochs: for epoch in startEpoch..<configuration.epochs {
-            let epochStart = clock.now
-            var losses: [String: Double] = [:]
-            var diagnostics: [String: Double] = [:]
-            var boundaryDiagnostics: [String: Double] = [:]
-            let epochProgress = Float(epoch * stepsPerEpoch) / Float(totalSteps)
-            for term in terms {
-                let reported = try term.strategy.epochBoundary(
-                    EpochBoundary(
-                        epoch: epoch, epochs: configuration.epochs, progress: epochProgress, model: model, targetPool: dataset.target))
-                if !reported.isEmpty {
-                    observer(.boundary(epoch: epoch + 1, strategy: term.label, diagnostics: reported))
-                    for (k, v) in reported { boundaryDiagnostics["\(term.label).\(k)"] = v }
-                }
+        var learningRate = base
+        var stepsThisEpoch = 0
+        for _ in firstStep..<loop.stepsPerEpoch {
+            learningRate = configuration.learningRateSchedule.learningRate(base: base, progress: Float(loop.step) / Float(loop.totalSteps))
+            do {
+                try trainStep(loop, learningRate: learningRate, stats: &stats)
+            } catch let failure as NonFiniteTerm {
+                try? checkpoint(snapshot(step: loop.step, reason: failure.reason, epochs: loop.history, finished: false))
+                throw TrainingError.nonFinite(step: loop.step, strategy: failure.strategy, term: failure.term)
             }
-            var learningRate = base
-            var stepsThisEpoch = 0
-            let firstStep = epoch == startEpoch ? configuration.startStep - epoch * stepsPerEpoch : 0
-            for _ in firstStep..<stepsPerEpoch {
-                let p = Float(step) / Float(totalSteps)
-                context.rng = root.fork("dropout.step.\(step)")
-                learningRate = configuration.learningRateSchedule.learningRate(base: base, progress: p)
-                optimizer.learningRate = learningRate
-
-                // One forward pass over source, target and granted labelled target rows.
-                let sourceRows = sourceStream.next(b)
-                let targetRows = targetStream.next(b)
-                let labelledRows = labelledStream?.next(b) ?? []
-                var parts = [dataset.source.x.gathering(rows: sourceRows), dataset.target.x.gathering(rows: targetRows)]
-                if !labelledRows.isEmpty { parts.append(dataset.target.x.gathering(rows: labelledRows)) }
-                let outputs = model.forward(Variable(Tensor.concatenate(parts, axis: 0)), context: context)
-                func rows(_ range: Range<Int>) -> DomainOutputs {
-                    DomainOutputs(
-                        extractor: outputs.extractor.slice(axis: 0, range), features: outputs.features.slice(axis: 0, range),
-                        logits: outputs.logits.slice(axis: 0, range))
-                }
-                let ns = sourceRows.count, nt = targetRows.count
-                let labelled = labelledRows.isEmpty
-                    ? nil
-                    : LabelledTargetBatch(
-                        outputs: rows((ns + nt)..<(ns + nt + labelledRows.count)),
-                        labels: labelledRows.map { dataset.target.y![$0] }, indices: labelledRows)
-                var batch = StrategyBatch(
-                    source: rows(0..<ns), target: rows(ns..<(ns + nt)), sourceLabels: sourceRows.map { sourceLabels[$0] },
-                    targetIndices: targetRows, labelledTarget: labelled, progress: p, step: step)
-
-                // Inner steps (e.g. the domain-confusion discriminator), before the joint step.
-                for term in terms {
-                    batch.lambda = term.schedule.value(progress: p)
-                    guard let inner = term.strategy.innerStep(batch, context: context) else { continue }
-                    let (value, grads) = valueWithGradients { inner.loss }
-                    let innerGroup = [ParameterGroup(name: "inner", parameters: inner.parameters.map(\.parameter))]
-                    guard value.scalar.isFinite, firstNonFiniteGradient(grads, groups: innerGroup) == nil else {
-                        try? checkpoint(snapshot(step: step, reason: "non-finite inner step", epochs: history, finished: false))
-                        throw TrainingError.nonFinite(step: step, strategy: term.label, term: value.scalar.isFinite ? "innerGradient" : "innerLoss")
-                    }
-                    let innerOptimizer: any Optimizer
-                    if let existing = innerOptimizers[term.label] {
-                        innerOptimizer = existing.optimizer
-                    } else {
-                        innerOptimizer = configuration.optimizer.make()
-                        if let pending = pendingInnerState.removeValue(forKey: term.label) {
-                            do {
-                                try innerOptimizer.importState(pending, parameters: inner.parameters)
-                            } catch let error as OptimizerStateError {
-                                throw TrainingError.invalidConfiguration("optimizer state: inner.\(term.label).\(error)")
-                            }
-                        }
-                        innerOptimizers[term.label] = (innerOptimizer, inner.parameters)
-                    }
-                    let multiplier = Trainer.multiplier(
-                        for: "strategies.\(term.label)", in: configuration.learningRateMultipliers.merging(term.strategy.learningRateMultipliers) { recipe, _ in recipe })
-                    innerOptimizer.learningRate = learningRate * multiplier
-                    innerOptimizer.step(inner.parameters.map(\.parameter), gradients: grads)
-                    losses["\(term.label).inner", default: 0] += Double(value.scalar)
-                    for (k, v) in inner.diagnostics { diagnostics["\(term.label).\(k)", default: 0] += v }
-                }
-
-                // The joint objective.
-                var total: Variable? = nil
-                if usesSource {
-                    let ce = Loss.crossEntropy(logits: batch.sourceLogits, labels: batch.sourceLabels)
-                    guard ce.value.scalar.isFinite else {
-                        try? checkpoint(snapshot(step: step, reason: "non-finite loss", epochs: history, finished: false))
-                        throw TrainingError.nonFinite(step: step, strategy: "source", term: "crossEntropy")
-                    }
-                    losses["source.crossEntropy", default: 0] += Double(ce.value.scalar)
-                    total = ce
-                }
-                if supervisedTarget, let labelled = batch.labelledTarget {
-                    let ce = Loss.crossEntropy(logits: labelled.outputs.logits, labels: labelled.labels)
-                    guard ce.value.scalar.isFinite else {
-                        try? checkpoint(snapshot(step: step, reason: "non-finite loss", epochs: history, finished: false))
-                        throw TrainingError.nonFinite(step: step, strategy: "target", term: "crossEntropy")
-                    }
-                    losses["target.crossEntropy", default: 0] += Double(ce.value.scalar)
-                    total = total.map { $0 + ce } ?? ce
-                }
-                for term in terms {
-                    let lambda = term.schedule.value(progress: p)
-                    batch.lambda = lambda
-                    let result = term.strategy.loss(batch, context: context)
-                    let value = result.value.value.scalar
-                    guard value.isFinite else {
-                        let culprit = result.terms.keys.sorted().first { !result.terms[$0]!.isFinite } ?? "loss"
-                        try? checkpoint(snapshot(step: step, reason: "non-finite loss", epochs: history, finished: false))
-                        throw TrainingError.nonFinite(step: step, strategy: term.label, term: culprit)
-                    }
-                    losses[term.label, default: 0] += Double(value)
-                    for (k, v) in result.terms { losses["\(term.label).\(k)", default: 0] += Double(v) }
-                    for (k, v) in result.diagnostics { diagnostics["\(term.label).\(k)", default: 0] += v }
-                    let factor = term.weight * (term.strategy.lambdaPlacement == .lossMultiplier ? lambda : 1)
-                    guard factor != 0, result.value.requiresGradient else { continue }
-                    let weighted = result.value * factor
-                    total = total.map { $0 + weighted } ?? weighted
-                }
-                if let total {
-                    losses["total", default: 0] += Double(total.value.scalar)
-                    var (_, grads) = valueWithGradients { total }
-                    if let bad = firstNonFiniteGradient(grads, groups: groups) {
-                        try? checkpoint(snapshot(step: step, reason: "non-finite gradient", epochs: history, finished: false))
-                        throw TrainingError.nonFinite(step: step, strategy: "total", term: "gradient of \(bad)")
-                    }
-                    if let limit = configuration.maxGradientNorm {
-                        let norm = gradientNorm(grads, groups: groups)
-                        if norm > Double(limit) { grads.scale(by: Float(Double(limit) / norm)) }
-                    }
-                    optimizer.step(groups, gradients: grads)
-                }
-                step += 1
-                stepsThisEpoch += 1
-                if shouldStop() {
-                    cancelled = true
-                    observer(.cancelled(step: step))
-                }
-                if cancelled { break }
+            loop.step += 1
+            stepsThisEpoch += 1
+            if shouldStop() {
+                loop.cancelled = true
+                observer(.cancelled(step: loop.step))
+                break
             }
-
-            let n = Double(Swift.max(stepsThisEpoch, 1))
-            var metrics = EpochMetrics(
-                epoch: epoch + 1, progress: Double(step) / Double(totalSteps), learningRate: Double(learningRate),
-                losses: losses.mapValues { $0 / n }, diagnostics: diagnostics.mapValues { $0 / n }.merging(boundaryDiagnostics) { a, _ in a },
-                sourceAccuracy: nil, targetAccuracy: nil, seconds: 0)
-            let evaluated = (epoch + 1) % configuration.evaluationInterval == 0 || epoch + 1 == configuration.epochs || cancelled
-            if evaluated {
-                metrics.sourceAccuracy = report(sourceEvaluation.split)?.accuracy
-                metrics.targetAccuracy = targetEvaluation.flatMap { report($0.split) }?.accuracy
-            }
-            metrics.seconds = seconds(epochStart.duration(to: clock.now))
-            history.append(metrics)
-            if evaluated {
-                let finished = epoch + 1 == configuration.epochs && !cancelled
-                try checkpoint(snapshot(step: step, reason: cancelled ? "stopped" : "epoch \(epoch + 1)", epochs: history, finished: finished))
-            }
-            observer(.epochFinished(metrics))
-            if cancelled { break epochs }
         }
-
-        return TrainingResult(
-            epochs: history, steps: step, finalSource: report(sourceEvaluation.split)!,
-            finalTarget: targetEvaluation.flatMap { report($0.split) }, sourceEvaluationSplit: sourceEvaluation.name,
-            targetEvaluationSplit: targetEvaluation?.name, grantedTargetLabels: granted.count, cancelled: cancelled,
-            wallSeconds: seconds(started.duration(to: clock.now)))
+        let n = Double(Swift.max(stepsThisEpoch, 1))
+        var metrics = EpochMetrics(
+            epoch: epoch + 1, progress: Double(loop.step) / Double(loop.totalSteps), learningRate: Double(learningRate),
+            losses: stats.losses.mapValues { $0 / n },
+            diagnostics: stats.diagnostics.mapValues { $0 / n }.merging(boundaryDiagnostics) { a, _ in a },
+            sourceAccuracy: nil, targetAccuracy: nil, seconds: 0)
+        let evaluated = (epoch + 1) % configuration.evaluationInterval == 0 || epoch + 1 == configuration.epochs || loop.cancelled
+        if evaluated {
+            let evaluator = Evaluator(model: model, batchSize: configuration.evaluationBatchSize)
+            metrics.sourceAccuracy = try evaluator.report(data.sourceEvaluation)?.accuracy
+            metrics.targetAccuracy = try evaluator.report(data.targetEvaluation)?.accuracy
+        }
+        metrics.seconds = seconds(epochStart.duration(to: ContinuousClock.now))
+        loop.history.append(metrics)
+        if evaluated {
+            let finished = epoch + 1 == configuration.epochs && !loop.cancelled
+            try checkpoint(snapshot(step: loop.step, reason: loop.cancelled ? "stopped" : "epoch \(epoch + 1)", epochs: loop.history, finished: finished))
+        }
+        observer(.epochFinished(metrics))
     }
 
-    /// Path of the first parameter whose gradient holds a NaN or Inf (checked element-wise, so a
-    /// large but finite gradient is not mistaken for an overflow of its norm).
-    private func firstNonFiniteGradient(_ grads: Gradients, groups: [ParameterGroup]) -> String? {
-        for group in groups {
-            for parameter in group.parameters {
-                guard let g = grads[parameter], !g.isFinite else { continue }
-                let named = state.first { $0.parameter === parameter }
-                return named?.path ?? "a parameter of shape \(parameter.shape)"
-            }
+    /// Every strategy's work at the start of `epoch`; its diagnostics (`<label>.<key>`), with the
+    /// evaluator's `keptAccuracy` for pseudo-labels a strategy reports where target labels exist.
+    private func epochBoundary(_ epoch: Int, _ loop: Loop, observer: (TrainingEvent) -> Void) throws -> [String: Double] {
+        var diagnostics: [String: Double] = [:]
+        let progress = Float(epoch * loop.stepsPerEpoch) / Float(loop.totalSteps)
+        for term in terms {
+            let report = try term.strategy.epochBoundary(
+                EpochBoundary(epoch: epoch, epochs: configuration.epochs, progress: progress, model: model, targetPool: data.target))
+            var reported = report.diagnostics
+            if let accuracy = data.agreement(report.pseudoLabels) { reported["keptAccuracy"] = accuracy }
+            guard !reported.isEmpty else { continue }
+            observer(.boundary(epoch: epoch + 1, strategy: term.label, diagnostics: reported))
+            for (k, v) in reported { diagnostics["\(term.label).\(k)"] = v }
         }
-        return nil
+        return diagnostics
     }
 
-    /// Global L2 norm, accumulated in Double.
-    private func gradientNorm(_ grads: Gradients, groups: [ParameterGroup]) -> Double {
-        var total = 0.0
-        for group in groups {
-            for parameter in group.parameters {
-                guard let g = grads[parameter] else { continue }
-                for v in g.scalars { total += Double(v) * Double(v) }
-            }
+    /// One step: draw and forward the batches, the inner steps, then the joint update.
+    private func trainStep(_ loop: Loop, learningRate: Float, stats: inout EpochStats) throws {
+        let p = Float(loop.step) / Float(loop.totalSteps)
+        loop.context.rng = loop.root.fork("dropout.step.\(loop.step)")
+        loop.optimizer.learningRate = learningRate
+        var batch = forward(try loop.batches.next(batchSize: configuration.batchSize), progress: p, step: loop.step, context: loop.context)
+        try innerSteps.run(
+            terms, batch: &batch, progress: p, context: loop.context, learningRate: learningRate, configuration: configuration, stats: &stats)
+        guard let total = try loop.objective.total(&batch, progress: p, context: loop.context, stats: &stats) else { return }
+        stats.add(loss: "total", total.value.scalar)
+        var (_, grads) = valueWithGradients { total }
+        if let bad = firstNonFiniteGradient(grads, groups: loop.groups, names: { state }) {
+            throw NonFiniteTerm(strategy: "total", term: "gradient of \(bad)", reason: "non-finite gradient")
         }
-        return total.squareRoot()
+        if let limit = configuration.maxGradientNorm {
+            let norm = gradientNorm(grads, groups: loop.groups)
+            if norm > Double(limit) { grads.scale(by: Float(Double(limit) / norm)) }
+        }
+        loop.optimizer.step(loop.groups, gradients: grads)
+    }
+
+    /// One forward pass over the source, target and granted target rows, split into a strategy's batch.
+    private func forward(
+        _ drawn: (source: SourceBatch, target: TargetBatch, granted: GrantedTargetBatch?), progress p: Float, step: Int, context: ForwardContext
+    ) -> StrategyBatch {
+        var parts = [drawn.source.x, drawn.target.x]
+        if let granted = drawn.granted { parts.append(granted.x) }
+        let outputs = model.forward(Variable(Tensor.concatenate(parts, axis: 0)), context: context)
+        func rows(_ range: Range<Int>) -> DomainOutputs {
+            DomainOutputs(
+                extractor: outputs.extractor.slice(axis: 0, range), features: outputs.features.slice(axis: 0, range),
+                logits: outputs.logits.slice(axis: 0, range))
+        }
+        let ns = drawn.source.rows.count, nt = drawn.target.rows.count
+        let labelled = drawn.granted.map { granted in
+            LabelledTargetBatch(outputs: rows((ns + nt)..<(ns + nt + granted.rows.count)), labels: granted.y, indices: granted.rows)
+        }
+        return StrategyBatch(
+            source: rows(0..<ns), target: rows(ns..<(ns + nt)), sourceLabels: drawn.source.y, targetIndices: drawn.target.rows,
+            labelledTarget: labelled, progress: p, step: step)
     }
 
     private func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// Accuracy and macro-F1 on an `EvaluationSet`, read in chunks: the only reader of target labels.
+struct Evaluator {
+    let model: AdaptationModel
+    let batchSize: Int
+
+    func report(_ set: EvaluationSet?) throws -> ClassificationReport? {
+        guard let set, !set.labels.isEmpty else { return nil }
+        return ClassificationReport(
+            predictions: try model.predict(set.inputs, batchSize: batchSize), labels: set.labels, classCount: model.classCount)
     }
 }

@@ -49,18 +49,6 @@ public struct OptimizerConfiguration: Sendable, Equatable, Codable {
     }
 }
 
-/// Which target labels the recipe lets training use. The rest stay masked (evaluation only).
-public enum TargetLabelGrant: Sendable, Equatable, Codable {
-    /// Unsupervised adaptation: no target label reaches training.
-    case none
-    /// Every target label (the target-only oracle).
-    case all
-    /// `k` labelled target samples per class, drawn with the run's seed (few-shot).
-    case perClass(Int)
-    /// A fraction of the target pool, drawn with the run's seed (stratified by class).
-    case fraction(Double)
-}
-
 /// Everything about a training run except the model, data and strategies.
 public struct TrainerConfiguration {
     public var epochs: Int

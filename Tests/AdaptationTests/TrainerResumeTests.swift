@@ -53,7 +53,7 @@ final class TrainerResumeTests: XCTestCase {
         var configuration = second.configuration
         configuration.startStep = stopAfter
         configuration.initialOptimizerState = saved.optimizerState
-        second = Trainer(model: second.model, dataset: second.dataset, configuration: configuration, strategies: second.terms)
+        second = Trainer(model: second.model, data: second.data, configuration: configuration, strategies: second.terms)
         return (second, try second.run())
     }
 
@@ -104,7 +104,7 @@ final class TrainerResumeTests: XCTestCase {
         configuration.startStep = 16
         configuration.initialOptimizerState = nil
         XCTAssertThrowsError(
-            try Trainer(model: later.model, dataset: later.dataset, configuration: configuration, strategies: later.terms).run()
+            try Trainer(model: later.model, data: later.data, configuration: configuration, strategies: later.terms).run()
         ) { error in
             XCTAssertTrue("\(error)".contains("startStep 16 is outside 0..<16"), "\(error)")
         }

@@ -7,7 +7,7 @@ import TensorCore
 ///
 /// Features are standardised with the training set's per-feature mean and standard deviation
 /// (a constant feature is left centred, unscaled). Training is deterministic: weights start at
-/// zero and take `iterations` full-batch Adam steps (Kingma & Ba 2015, β = 0.9, 0.999) on
+/// zero and take `iterations` full-batch steps of `NN.Adam` (Kingma & Ba 2015, β = 0.9, 0.999) on
 ///
 ///     (1/n) Σ_i [log(1 + exp(z_i)) − y_i z_i] + (l2/2) ‖w‖²,   z = x̂ w + b,
 ///
@@ -95,26 +95,20 @@ public struct DomainClassifier: Sendable {
         }
         hiddenWeights = nil
         hiddenBias = nil
-        var w = Tensor.zeros([d, 1])
-        var b: Float = 0
-        var mw = Tensor.zeros([d, 1]), vw = Tensor.zeros([d, 1])
-        var mb: Float = 0, vb: Float = 0
-        let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-8)
-        for step in 1...options.iterations {
-            let z = Tensor.matmul(xs, w) + b
+        // The gradient of the convex loss is written out (no graph needed); NN's Adam applies it.
+        let w = Parameter(Tensor.zeros([d, 1]))
+        let b = Parameter(Tensor.zeros([1]))
+        let optimizer = Adam(learningRate: options.learningRate)
+        for _ in 1...options.iterations {
+            let z = Tensor.matmul(xs, w.value) + b.value.scalars[0]
             let residual = (z.sigmoid() - y) / Float(n)  // ∂loss/∂z
-            let gw = Tensor.matmul(xs, residual, transposeA: true) + w * options.l2
-            let gb = residual.sum()
-            mw = mw * beta1 + gw * (1 - beta1)
-            vw = vw * beta2 + gw * gw * (1 - beta2)
-            mb = mb * beta1 + gb * (1 - beta1)
-            vb = vb * beta2 + gb * gb * (1 - beta2)
-            let c1 = 1 - Foundation.pow(beta1, Float(step)), c2 = 1 - Foundation.pow(beta2, Float(step))
-            w = w - (mw / c1) / ((vw / c2).sqrt() + epsilon) * options.learningRate
-            b -= options.learningRate * (mb / c1) / ((vb / c2).squareRoot() + epsilon)
+            var gradients = Gradients()
+            gradients[w] = Tensor.matmul(xs, residual, transposeA: true) + w.value * options.l2
+            gradients[b] = Tensor([residual.sum()])
+            optimizer.step([w, b], gradients: gradients)
         }
-        weights = w
-        bias = b
+        weights = w.value
+        bias = b.value.scalars[0]
     }
 
     /// Log-odds log p(target | x) / p(source | x) of each row.

@@ -61,8 +61,9 @@ public func pseudoLabelLoss(targetLogits: Variable, pseudoLabels: [Int?]) -> Var
 ///   (defaults 0.2, 0.2, 0.8).
 /// Equation as implemented, between boundaries: term = weight · λ · (1/n_t) Σ_{i kept} CE(z_i, ŷ_i)
 /// (`pseudoLabelLoss`) on each target batch. Weight 1, λ constant by default.
-/// Diagnostics at each relabelling: `round`, `kept`, `keptFraction` and, only where the target pool
-/// has labels (used for this diagnostic only, never for training), `keptAccuracy`.
+/// Diagnostics at each relabelling: `round`, `kept`, `keptFraction`; the strategy hands its
+/// pseudo-labels to the trainer's evaluator, which adds `keptAccuracy` where the target pool has
+/// labels (the strategy never sees them).
 /// Composes with any other strategy: list it next to `mmd` or `dann` in a recipe.
 public final class SelfTrainingStrategy: AdaptationStrategy {
     public enum Selection: String, CaseIterable { case threshold, classBalanced }
@@ -80,9 +81,24 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
     /// The round whose labels are in use (−1 before the first).
     public private(set) var round = -1
 
+    /// The options with their defaults: the one place the defaults are written.
+    public static let optionSpecs: [StrategyOptionSpec] = [
+        StrategyOptionSpec("rounds", default: .number(10), "number of relabelling rounds after the warm-up", domain: .integer(1...10_000)),
+        StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first round (no pseudo-labels)",
+            domain: .number(.halfOpen(0, 1))),
+        StrategyOptionSpec("selection", default: .string("threshold"), "threshold | classBalanced", domain: .choice(Selection.allCases.map(\.rawValue))),
+        StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)",
+            domain: .number(.closed(0, 1))),
+        StrategyOptionSpec("initialFraction", default: .number(0.2), "class-balanced: fraction kept per class in round 1", domain: .number(.closed(0, 1))),
+        StrategyOptionSpec("fractionStep", default: .number(0.2), "class-balanced: fraction added per round", domain: .number(.closed(0, 1))),
+        StrategyOptionSpec("maxFraction", default: .number(0.8), "class-balanced: largest fraction", domain: .number(.closed(0, 1))),
+    ]
+    @usableFromInline static func number(_ key: String) -> Float { Float(optionSpecs.defaultNumber(key)) }
+
     public init(
-        rounds: Int = 10, warmup: Float = 0.3, selection: Selection = .threshold, threshold: Float = 0.9, initialFraction: Float = 0.2,
-        fractionStep: Float = 0.2, maxFraction: Float = 0.8
+        rounds: Int = Int(optionSpecs.defaultNumber("rounds")), warmup: Float = number("warmup"),
+        selection: Selection = Selection(rawValue: optionSpecs.defaultString("selection"))!, threshold: Float = number("threshold"),
+        initialFraction: Float = number("initialFraction"), fractionStep: Float = number("fractionStep"), maxFraction: Float = number("maxFraction")
     ) {
         precondition(rounds > 0, "selfTraining: rounds \(rounds) must be positive")
         precondition(warmup >= 0 && warmup < 1, "selfTraining: warmup \(warmup) outside [0, 1)")
@@ -105,28 +121,26 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
     /// The class-balanced fraction of round `r`.
     public func fraction(round r: Int) -> Float { Swift.min(maxFraction, initialFraction + Float(r) * fractionStep) }
 
-    public func epochBoundary(_ boundary: EpochBoundary) throws -> [String: Double] {
+    public func epochBoundary(_ boundary: EpochBoundary) throws -> BoundaryReport {
+        let pool = boundary.targetPool
         if boundary.epoch == 0 {
-            pseudoLabels = [Optional<Int>](repeating: nil, count: boundary.targetPool.count)
+            pseudoLabels = [Optional<Int>](repeating: nil, count: pool.count)
             round = -1
         }
         let r = round(at: boundary.progress)
         guard r > round else { return [:] }
         round = r
-        let probabilities = boundary.model.probabilities(boundary.targetPool.x)
+        let probabilities = try boundary.model.probabilities(pool)
         let kept: [Int: Int]
         switch selection {
         case .threshold: kept = thresholdPseudoLabels(probabilities: probabilities, threshold: threshold)
         case .classBalanced: kept = classBalancedPseudoLabels(probabilities: probabilities, fraction: fraction(round: r))
         }
-        pseudoLabels = (0..<boundary.targetPool.count).map { kept[$0] }
-        var report: [String: Double] = [
-            "round": Double(r + 1), "kept": Double(kept.count), "keptFraction": Double(kept.count) / Double(Swift.max(boundary.targetPool.count, 1)),
+        pseudoLabels = (0..<pool.count).map { kept[$0] }
+        let diagnostics: [String: Double] = [
+            "round": Double(r + 1), "kept": Double(kept.count), "keptFraction": Double(kept.count) / Double(Swift.max(pool.count, 1)),
         ]
-        if let truth = boundary.targetPool.y, !kept.isEmpty {
-            report["keptAccuracy"] = Double(kept.filter { truth[$0.key] == $0.value }.count) / Double(kept.count)
-        }
-        return report
+        return BoundaryReport(diagnostics: diagnostics, pseudoLabels: kept)
     }
 
     public func loss(_ batch: StrategyBatch, context: ForwardContext) -> StrategyLoss {
@@ -141,36 +155,26 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
             name: "selfTraining",
             summary: "Rounds of pseudo-labelling the target pool (confidence threshold or class-balanced growing fraction), CE on kept target rows.",
             paper: "Lee, ICML-W 2013 (Pseudo-Label); Zou et al., ECCV 2018 (class-balanced self-training)",
-            options: [
-                StrategyOptionSpec("rounds", default: .number(10), "number of relabelling rounds after the warm-up", domain: .integer(1...10_000)),
-                StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first round (no pseudo-labels)",
-                    domain: .number(.halfOpen(0, 1))),
-                StrategyOptionSpec("selection", default: .string("threshold"), "threshold | classBalanced", domain: .choice(Selection.allCases.map(\.rawValue))),
-                StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)",
-                    domain: .number(.closed(0, 1))),
-                StrategyOptionSpec("initialFraction", default: .number(0.2), "class-balanced: fraction kept per class in round 1", domain: .number(.closed(0, 1))),
-                StrategyOptionSpec("fractionStep", default: .number(0.2), "class-balanced: fraction added per round", domain: .number(.closed(0, 1))),
-                StrategyOptionSpec("maxFraction", default: .number(0.8), "class-balanced: largest fraction", domain: .number(.closed(0, 1))),
-            ]
+            options: optionSpecs
         ) { options, _ in
             let owner = options.owner
-            let rounds = try options.int("rounds", default: 10)
+            let rounds = try options.int("rounds", default: Int(optionSpecs.defaultNumber("rounds")))
             guard rounds > 0 else { throw StrategyError.invalidValue(strategy: owner, key: "rounds", message: "must be positive, got \(rounds)") }
-            let warmup = try options.float("warmup", default: 0.3)
+            let warmup = try options.float("warmup", default: number("warmup"))
             guard warmup >= 0 && warmup < 1 else {
                 throw StrategyError.invalidValue(strategy: owner, key: "warmup", message: "must be in [0, 1), got \(warmup)")
             }
-            let threshold = try options.float("threshold", default: 0.9)
+            let threshold = try options.float("threshold", default: number("threshold"))
             guard threshold >= 0 && threshold <= 1 else {
                 throw StrategyError.invalidValue(strategy: owner, key: "threshold", message: "must be in [0, 1], got \(threshold)")
             }
             var fractions: [Float] = []
-            for (key, fallback) in [("initialFraction", Float(0.2)), ("fractionStep", 0.2), ("maxFraction", 0.8)] {
-                let v = try options.float(key, default: fallback)
+            for key in ["initialFraction", "fractionStep", "maxFraction"] {
+                let v = try options.float(key, default: number(key))
                 guard v >= 0 && v <= 1 else { throw StrategyError.invalidValue(strategy: owner, key: key, message: "must be in [0, 1], got \(v)") }
                 fractions.append(v)
             }
-            let selection = try options.choice("selection", default: "threshold", allowed: Selection.allCases.map(\.rawValue))
+            let selection = try options.choice("selection", default: optionSpecs.defaultString("selection"), allowed: Selection.allCases.map(\.rawValue))
             return SelfTrainingStrategy(
                 rounds: rounds, warmup: warmup, selection: Selection(rawValue: selection)!, threshold: threshold,
                 initialFraction: fractions[0], fractionStep: fractions[1], maxFraction: fractions[2])
