@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Adaptation", targets: ["Adaptation"]),
         .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "DAKit", targets: ["TensorCore", "DomainData", "NN", "HDF5Kit", "Adaptation", "Experiments"]),
+        .library(name: "DAKitCLI", targets: ["DAKitCLI"]),
         .executable(name: "dakit", targets: ["dakit"]),
     ],
     dependencies: [
@@ -33,12 +34,13 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: ["TensorCore", "NN", "HDF5Kit", "Adaptation", .product(name: "Yams", package: "Yams")]),
-        .executableTarget(
-            name: "dakit",
+        .target(
+            name: "DAKitCLI",
             dependencies: [
                 "TensorCore", "NN", "HDF5Kit", "Adaptation", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(name: "dakit", dependencies: ["DAKitCLI"]),
         .target(name: "TestSupport", dependencies: ["TensorCore", "NN"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "DomainDataTests", dependencies: ["DomainData", "TensorCore", "TestSupport"]),

@@ -16,7 +16,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "custom-dakit",
-            dependencies: [.product(name: "DAKit", package: dakitFolder)],
+            dependencies: [.product(name: "DAKit", package: dakitFolder), .product(name: "DAKitCLI", package: dakitFolder)],
             path: "Sources/CustomStrategy"),
     ]
 )

@@ -2,6 +2,7 @@ import Adaptation
 import Experiments
 import Foundation
 import HDF5Kit
+import TensorCore
 import XCTest
 
 /// Runs the built `dakit` binary on tiny recipes and checks exit codes, files and numbers.
@@ -39,9 +40,12 @@ final class CommandLineTests: XCTestCase {
         var stderr: String
     }
 
-    func dakit(_ arguments: [String]) throws -> Output {
+    func dakit(_ arguments: [String]) throws -> Output { try run(Self.dakit(), arguments) }
+
+    /// Runs `executable` in the test's folder and collects its status and output.
+    func run(_ executable: URL, _ arguments: [String]) throws -> Output {
         let process = Process()
-        process.executableURL = try Self.dakit()
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
@@ -183,5 +187,65 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(commands.count, 6)
         XCTAssertTrue(commands.allSatisfy { $0.contains(" run tiny.yaml --seed ") && $0.contains("--out ") }, plan.stdout)
         XCTAssertTrue(commands.contains { $0.contains("--set 'strategies=[{name: targetOnly}]'") }, plan.stdout)
+    }
+
+    // The command line is a library (`DAKitCLI.main(registry:)`): whatever the executable is called,
+    // it has dakit's commands, help, version and exit codes, under its own name.
+
+    /// Runs `dakit` as `name` (through a symbolic link, so that argv[0] ends in `name`).
+    func run(as name: String, _ arguments: [String]) throws -> Output {
+        let link = directory.appendingPathComponent(name)
+        if !FileManager.default.fileExists(atPath: link.path) {
+            try FileManager.default.createSymbolicLink(at: link, withDestinationURL: try Self.dakit())
+        }
+        return try run(link, arguments)
+    }
+
+    func testHelpNamesTheExecutable() throws {
+        for name in ["dakit", "my-dakit"] {
+            let help = try run(as: name, ["--help"])
+            XCTAssertEqual(help.status, 0, help.stderr)
+            XCTAssertTrue(help.stdout.contains("USAGE: \(name) <subcommand>"), help.stdout)
+            XCTAssertTrue(help.stdout.contains("See '\(name) help <subcommand>' for detailed help."), help.stdout)
+            for command in ["demo", "data", "weights", "bench", "run", "compare", "divergence", "strategies"] {
+                XCTAssertTrue(help.stdout.contains("\n  \(command) "), "\(name) --help lists \(command)")
+            }
+            let runHelp = try run(as: name, ["run", "--help"])
+            XCTAssertEqual(runHelp.status, 0, runHelp.stderr)
+            XCTAssertTrue(runHelp.stdout.contains("USAGE: \(name) run <recipe> [--seed <seed>]"), runHelp.stdout)
+            let words = runHelp.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            XCTAssertTrue(words.contains("another \(name) process holds"), runHelp.stdout)
+        }
+    }
+
+    func testVersionIsDAKits() throws {
+        for name in ["dakit", "my-dakit"] {
+            let version = try run(as: name, ["--version"])
+            XCTAssertEqual(version.status, 0, version.stderr)
+            XCTAssertEqual(version.stdout, DAKitVersion.string + "\n")
+        }
+    }
+
+    func testStrategiesShowsOnlyTheNamedOne() throws {
+        let one = try run(as: "my-dakit", ["strategies", "dann"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.hasPrefix("dann\n"), one.stdout)
+        XCTAssertFalse(one.stdout.contains("\nmmd\n"), one.stdout)
+        let unknown = try run(as: "my-dakit", ["strategies", "dannn"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.hasPrefix("my-dakit strategies: unknown strategy 'dannn' (did you mean 'dann'?)"), unknown.stderr)
+    }
+
+    /// A usage error exits 2 with one line that points at the executable's own help.
+    func testUsageErrorIsOneLineNamingTheExecutable() throws {
+        let result = try run(as: "my-dakit", ["run", "--seed", "x", "r.yaml"])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("error: "), result.stderr)
+        XCTAssertTrue(result.stderr.hasSuffix("(see 'my-dakit run --help')\n"), result.stderr)
+        let unknown = try run(as: "my-dakit", ["frobnicate"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.hasSuffix("(see 'my-dakit --help')\n"), unknown.stderr)
     }
 }

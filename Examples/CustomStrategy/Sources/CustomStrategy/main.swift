@@ -1,8 +1,7 @@
 import Adaptation
-import Experiments
-import Foundation
+import DAKitCLI
 
-// DAKit's strategies plus ours; then the same `run` / `compare` commands as `dakit`.
+// DAKit's strategies plus ours; then exactly `dakit`'s command line (run, compare, strategies, data, …).
 var registry = StrategyRegistry.builtIn
 registry.register(MeanMatching.entry)
-exit(CommandLineTool.main(arguments: Array(CommandLine.arguments.dropFirst()), registry: registry))
+DAKitCLI.main(registry: registry)

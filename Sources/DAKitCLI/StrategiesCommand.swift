@@ -13,11 +13,11 @@ struct StrategiesCommand: ParsableCommand {
     @Flag(help: "One line per strategy (name and summary).") var brief = false
 
     func run() throws {
-        let registry = StrategyRegistry.builtIn
+        let registry = CommandLineContext.current.registry
         if let name, registry.entries[name] == nil {
             let hint = closestName(to: name, among: registry.names).map { " (did you mean '\($0)'?)" } ?? ""
             FileHandle.standardError.write(
-                Data("dakit strategies: unknown strategy '\(name)'\(hint); known: \(registry.names.joined(separator: ", "))\n".utf8))
+                Data("\(CommandLineContext.current.toolName) strategies: unknown strategy '\(name)'\(hint); known: \(registry.names.joined(separator: ", "))\n".utf8))
             throw ExitCode(2)
         }
         print(registry.documentation(names: name.map { [$0] }, brief: brief), terminator: "")

@@ -45,18 +45,20 @@ struct WeightsInspect: ParsableCommand {
 }
 
 struct WeightsImport: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "import",
-        abstract: "Convert Keras or PyTorch weights onto a DAKit model and save a DAKit checkpoint.",
-        discussion: """
-            The DAKit model is an extractor (`--arch mlp --hidden 64,32` or `--arch lenet`) followed by a classifier \
-            head (`--classes K`), with parameter paths features.… and classifier.…, as `dakit run` builds it. \
-            Keras layers are matched to DAKit layers kind by kind, in order (kernels converted: Dense in×out → out×in, \
-            Conv2D KH×KW×C×O → O×C×KH×KW, Flatten order HWC → CHW). PyTorch state dicts (written by \
-            Datasets/export_pytorch_weights.py) are matched by path. --features-only imports the extractor and \
-            leaves the head as initialised.
-            Example: dakit weights import --from keras model.weights.h5 --arch lenet --input-shape 1,28,28 --classes 10 -o pre.h5
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "import",
+            abstract: "Convert Keras or PyTorch weights onto a DAKit model and save a DAKit checkpoint.",
+            discussion: """
+                The DAKit model is an extractor (`--arch mlp --hidden 64,32` or `--arch lenet`) followed by a classifier \
+                head (`--classes K`), with parameter paths features.… and classifier.…, as `\(CommandLineContext.current.toolName) run` builds it. \
+                Keras layers are matched to DAKit layers kind by kind, in order (kernels converted: Dense in×out → out×in, \
+                Conv2D KH×KW×C×O → O×C×KH×KW, Flatten order HWC → CHW). PyTorch state dicts (written by \
+                Datasets/export_pytorch_weights.py) are matched by path. --features-only imports the extractor and \
+                leaves the head as initialised.
+                Example: \(CommandLineContext.current.toolName) weights import --from keras model.weights.h5 --arch lenet --input-shape 1,28,28 --classes 10 -o pre.h5
+                """)
+    }
 
     @Option(help: "keras or pytorch.") var from: String
     @Argument(help: "The weights file to import.") var input: String

@@ -5,16 +5,18 @@ import Foundation
 
 /// `dakit compare`: run recipes × strategies × seeds in parallel processes and summarise them.
 struct CompareCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "compare",
-        abstract: "Run recipes (or a grid) over seeds in parallel processes; write summary.md/.csv/.json and SVG plots.",
-        discussion: """
-            Every recipe × sweep value × seed becomes one `dakit run` in its own process; source-only and target-only \
-            baselines are added per task. --plan prints one self-contained command per run (for a Slurm job array or GNU \
-            parallel) and --collect DIR aggregates finished runs. Results are keyed by recipe hash (overrides included) and \
-            seed: a run whose folder holds its completed report is skipped, one stopped early resumes, anything else runs \
-            again. Ctrl-C is passed on to the running runs, which save and stop (exit 130; the same command continues).
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "compare",
+            abstract: "Run recipes (or a grid) over seeds in parallel processes; write summary.md/.csv/.json and SVG plots.",
+            discussion: """
+                Every recipe × sweep value × seed becomes one `\(CommandLineContext.current.toolName) run` in its own process; source-only and target-only \
+                baselines are added per task. --plan prints one self-contained command per run (for a Slurm job array or GNU \
+                parallel) and --collect DIR aggregates finished runs. Results are keyed by recipe hash (overrides included) and \
+                seed: a run whose folder holds its completed report is skipped, one stopped early resumes, anything else runs \
+                again. Ctrl-C is passed on to the running runs, which save and stop (exit 130; the same command continues).
+                """)
+    }
 
     @Argument(help: "Recipes to compare (each names its strategies).") var recipes: [String] = []
     @Option(help: "A grid file: recipes, a sweep of one key, extra tasks, seeds.") var grid: String?
@@ -38,7 +40,7 @@ struct CompareCommand: ParsableCommand {
             CompareToolOptions(
                 recipes: recipes, grid: grid, seeds: seeds, jobs: jobs, output: out, overrides: overrides, planOnly: plan, collect: collect,
                 baselines: baselines),
-            registry: .builtIn)
+            registry: CommandLineContext.current.registry)
         if code != 0 { throw ExitCode(code) }
     }
 }

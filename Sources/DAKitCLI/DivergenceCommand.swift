@@ -186,7 +186,7 @@ struct DivergenceCommand: ParsableCommand {
 
     /// Prints one line to stderr and gives the "bad input" exit code.
     func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("dakit divergence: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) divergence: error: \(message)\n".utf8))
         return ExitCode(2)
     }
 

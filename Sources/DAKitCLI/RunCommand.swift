@@ -5,14 +5,16 @@ import Foundation
 
 /// `dakit run RECIPE`: train what a recipe describes and write report.json, checkpoint.h5 and summary.txt.
 struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Run a recipe: build data, model and strategies, train, write report.json, checkpoint.h5 and a summary.",
-        discussion: """
-            Exit codes: 0 success, 1 the run failed (e.g. a loss became NaN), 2 bad input (a recipe, data file or option; \
-            also an output folder that another dakit process holds), 130 stopped by Ctrl-C or SIGTERM (checkpoint.h5, \
-            with weights, optimizer state and progress, is written at the stop step; --resume continues exactly there).
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "run",
+            abstract: "Run a recipe: build data, model and strategies, train, write report.json, checkpoint.h5 and a summary.",
+            discussion: """
+                Exit codes: 0 success, 1 the run failed (e.g. a loss became NaN), 2 bad input (a recipe, data file or option; \
+                also an output folder that another \(CommandLineContext.current.toolName) process holds), 130 stopped by Ctrl-C or SIGTERM (checkpoint.h5, \
+                with weights, optimizer state and progress, is written at the stop step; --resume continues exactly there).
+                """)
+    }
 
     @Argument(help: "The recipe (YAML), e.g. Recipes/quickstart.yaml.") var recipe: String
     @Option(help: "Run only this seed (default: every seed the recipe lists).") var seed: UInt64?
@@ -25,7 +27,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let code = RunTool.main(
             RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume),
-            registry: .builtIn)
+            registry: CommandLineContext.current.registry)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -212,7 +212,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         #if DEBUG
-            FileHandle.standardError.write(Data("dakit bench: this is a debug build; build with -c release for meaningful numbers\n".utf8))
+            FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) bench: this is a debug build; build with -c release for meaningful numbers\n".utf8))
         #endif
         setBLASThreadCount(threads)
         let settings = BenchSettings(warmup: warmup, iterations: iterations)

@@ -22,12 +22,12 @@ func reportingHDF5Errors(_ command: String, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as HDF5Error {
-        FileHandle.standardError.write(Data("dakit \(command): \(error.description)\n".utf8))
+        FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) \(command): \(error.description)\n".utf8))
         throw ExitCode(error.kind == .library ? 1 : 2)
     } catch let error as ExitCode {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("dakit \(command): \(oneLine(error))\n".utf8))
+        FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) \(command): \(oneLine(error))\n".utf8))
         throw ExitCode(2)
     }
 }
@@ -166,15 +166,17 @@ struct DataMake: ParsableCommand {
 }
 
 struct DataImport: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Convert CSV or .npy files into the domain dataset layout.",
-        discussion: """
-            One HDF5 file per domain (--source a.h5 --target b.h5, each with /x and /y) is merged into the layout. \
-            CSV: one sample per line, numbers only (a header line is skipped); the label is the last column unless \
-            --label-column says otherwise. .npy: --source-x/--target-x hold inputs (N×…); --source-y/--target-y labels.
-            Example: dakit data import --source s.csv --target t.csv -o data.h5
-                     dakit data import --source-x xs.npy --source-y ys.npy --target-x xt.npy -o data.h5
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "import", abstract: "Convert CSV or .npy files into the domain dataset layout.",
+            discussion: """
+                One HDF5 file per domain (--source a.h5 --target b.h5, each with /x and /y) is merged into the layout. \
+                CSV: one sample per line, numbers only (a header line is skipped); the label is the last column unless \
+                --label-column says otherwise. .npy: --source-x/--target-x hold inputs (N×…); --source-y/--target-y labels.
+                Example: \(CommandLineContext.current.toolName) data import --source s.csv --target t.csv -o data.h5
+                         \(CommandLineContext.current.toolName) data import --source-x xs.npy --source-y ys.npy --target-x xt.npy -o data.h5
+                """)
+    }
 
     @Option(help: "Source CSV (features and label), or a source HDF5 file with /x and /y.") var source: String?
     @Option(help: "Target CSV (features, and label unless --target-unlabelled), or a target HDF5 file with /x (and /y).") var target: String?

@@ -1,0 +1,3 @@
+import DAKitCLI
+
+DAKitCLI.main(registry: .builtIn)
