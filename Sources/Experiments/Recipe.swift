@@ -21,6 +21,9 @@ public struct DataRecipe: Sendable, Equatable {
     /// Use at most this many source / target training samples (0 = all).
     public var maxSourceSamples: Int
     public var maxTargetSamples: Int
+    /// `streaming:` train from the data file through `StreamingDomainFile` (bounded memory) when
+    /// true, in memory when false; nil (absent): streamed when its x datasets exceed 1 GiB.
+    public var streaming: Bool? = nil
 }
 
 /// The `model:` section, plus the optional pretrained weights.
