@@ -288,14 +288,19 @@ extension AdaptationModel {
     /// numbers equal those of one pass over the same rows held in memory.
     static func chunkRows(batchSize: Int) -> Int { batchSize * 32 }
 
-    /// Softmax class probabilities (N×K) of the whole target pool, read in chunks (bounded memory
-    /// for a streamed pool).
-    public func probabilities(_ pool: TargetPool, batchSize: Int = 512) throws -> Tensor {
+    /// Inference-mode logits (N×K) of the whole target pool, read in chunks (bounded memory for a
+    /// streamed pool).
+    public func logits(_ pool: TargetPool, batchSize: Int = 512) throws -> Tensor {
         var parts: [Tensor] = []
         try pool.forEachChunk(size: AdaptationModel.chunkRows(batchSize: batchSize)) { _, x in
-            parts.append(probabilities(x, batchSize: batchSize))
+            parts.append(logits(x, batchSize: batchSize))
         }
         return parts.count == 1 ? parts[0] : Tensor.concatenate(parts, axis: 0)
+    }
+
+    /// Softmax class probabilities (N×K) of the whole target pool, read in chunks.
+    public func probabilities(_ pool: TargetPool, batchSize: Int = 512) throws -> Tensor {
+        try logits(pool, batchSize: batchSize).softmax(axis: 1)
     }
 
     /// Predicted classes of every row of `source`, read in chunks.

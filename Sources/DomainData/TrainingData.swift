@@ -10,6 +10,8 @@ public struct TrainingData {
     /// Labels of the target pool, when the data has them; reachable only through `grant` and the
     /// evaluation sets.
     let targetLabels: [Int]?
+    /// The held-out target split's inputs (`/target/test`), when there is one.
+    public let targetTest: TargetPool?
     /// Held-out source (`sourceValidation`) when there is one, else the training source.
     public let sourceEvaluation: EvaluationSet
     /// The target test split when it has labels, else the labelled target pool; nil without target labels.
@@ -30,6 +32,7 @@ public struct TrainingData {
         self.source = source
         self.target = TargetPool(target)
         self.targetLabels = targetLabels
+        self.targetTest = targetTest.map { TargetPool($0.inputs) }
         sourceEvaluation = sourceValidation.map { EvaluationSet(name: "sourceValidation", inputs: $0.inputs, labels: $0.labels) }
             ?? EvaluationSet(name: "source", inputs: source.inputs, labels: source.labels)
         if let test = targetTest, let labels = test.labels {

@@ -6,7 +6,8 @@ import TensorCore
 
 /// Everything a run trains with, built from a recipe: data, model, strategy terms, configuration.
 public struct PreparedRun {
-    public let dataset: DomainDataset
+    /// The data as training reads it: in memory, or streamed from the recipe's file.
+    public let data: TrainingData
     public let model: AdaptationModel
     public let terms: [StrategyTerm]
     public let configuration: TrainerConfiguration
@@ -87,7 +88,7 @@ public struct Runner {
 
     /// Dataset, model (with pretrained weights), strategy terms and trainer configuration.
     public func prepare(seed: UInt64) throws -> PreparedRun {
-        let data = try dataset(seed: seed)
+        let data = try trainingData(seed: seed)
         let root = SeededGenerator(seed: seed)
         var rng = root.fork("model")
         let model: AdaptationModel
@@ -120,7 +121,7 @@ public struct Runner {
             learningRateMultipliers: recipe.model.learningRateMultipliers, frozenPrefixes: recipe.model.frozen, seed: seed,
             evaluationInterval: recipe.evaluation.every,
             targetLabels: recipe.data.targetLabelsPerClass > 0 ? .perClass(recipe.data.targetLabelsPerClass) : .none)
-        return PreparedRun(dataset: data, model: model, terms: terms, configuration: configuration)
+        return PreparedRun(data: data, model: model, terms: terms, configuration: configuration)
     }
 
     // MARK: Running
@@ -164,23 +165,15 @@ public struct Runner {
                 events(.phase("--resume: no checkpoint in \(output.path) yet (stopped before its first one); starting at step 0"))
             }
         }
-        prepared = PreparedRun(dataset: prepared.dataset, model: prepared.model, terms: prepared.terms, configuration: configuration)
+        prepared = PreparedRun(data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration)
 
-        let dataset = prepared.dataset
-        let samples = recipe.evaluation.divergenceSamples
-        let evaluationSource = dataset.sourceValidation ?? dataset.source
-        let evaluationTarget = dataset.targetTest ?? dataset.target
-        var divergenceRNG = SeededGenerator(seed: seed).fork("divergence-samples")
-        let sourceRows = Array(divergenceRNG.permutation(evaluationSource.count).prefix(samples))
-        let targetRows = Array(divergenceRNG.permutation(evaluationTarget.count).prefix(samples))
-        let sourceSample = evaluationSource.x.gathering(rows: sourceRows)
-        let targetSample = evaluationTarget.x.gathering(rows: targetRows)
-        let measure = !recipe.evaluation.divergences.isEmpty
-        if measure { events(.phase("measuring divergences before training")) }
-        let inputDivergence = measure ? divergences(sourceSample, targetSample, seed: seed) : DivergenceValues()
-        let beforeDivergence = measure ? featureDivergences(prepared.model, sourceSample, targetSample, seed: seed) : DivergenceValues()
+        let data = prepared.data
+        let measure = try DivergenceMeasure(runner: self, data: data, seed: seed)
+        if measure.wanted { events(.phase("measuring divergences before training")) }
+        let inputDivergence = try measure.input()
+        let beforeDivergence = try measure.features(prepared.model)
 
-        let trainer = Trainer(model: prepared.model, dataset: dataset, configuration: prepared.configuration, strategies: prepared.terms)
+        let trainer = Trainer(model: prepared.model, data: data, configuration: prepared.configuration, strategies: prepared.terms)
         var thisCall: [EpochMetrics] = []
         var stepCount = 0
         events(.phase("training"))
@@ -206,45 +199,16 @@ public struct Runner {
         } catch let error as TrainingError {
             failure = error
         }
-        let history = Runner.merged(earlier, thisCall)
 
         // Final evaluation (also after a failure: the model holds the last good step).
         let model = prepared.model
-        func report(_ split: DomainSplit) -> ClassificationReport? {
-            guard let y = split.y else { return nil }
-            return ClassificationReport(predictions: model.predict(split.x), labels: y, classCount: model.classCount)
-        }
-        let sourceReport = result?.finalSource ?? report(evaluationSource)!
-        let targetReport = result.map { $0.finalTarget } ?? report(evaluationTarget)
-        if measure { events(.phase("measuring divergences after training")) }
-        let afterDivergence = measure ? featureDivergences(model, sourceSample, targetSample, seed: seed) : DivergenceValues()
-        // Unsupervised selection scores (You et al. 2019 DEV; target entropy); no target label is used.
-        var selection = SelectionScores(sourceValidation: sourceReport.accuracy)
-        if recipe.selection.rules.contains(.entropy) {
-            selection.entropy = ModelSelection.meanEntropy(logits: model.logits(dataset.target.x))
-        }
-        if recipe.selection.rules.contains(.dev), let validation = dataset.sourceValidation, let labels = validation.y, validation.count >= 2 {
-            var rng = SeededGenerator(seed: seed).fork("dev-samples")
-            let trainRows = Array(rng.permutation(dataset.source.count).prefix(2 * samples))
-            let targetRows = Array(rng.permutation(dataset.target.count).prefix(2 * samples))
-            let validationRows = Array(rng.permutation(validation.count).prefix(2 * samples))
-            let validationX = validation.x.gathering(rows: validationRows)
-            selection.dev = ModelSelection.deepEmbeddedValidation(
-                sourceTrainingFeatures: model.representation(dataset.source.x.gathering(rows: trainRows)),
-                sourceValidationFeatures: model.representation(validationX), sourceValidationLogits: model.logits(validationX),
-                sourceValidationLabels: validationRows.map { labels[$0] },
-                targetFeatures: model.representation(dataset.target.x.gathering(rows: targetRows))).risk
-        }
-
-        var baseline: Double?
-        if recipe.evaluation.sourceOnlyBaseline && !recipe.strategies.isEmpty && failure == nil {
-            events(.phase("training the source-only baseline"))
-            var plain = recipe
-            plain.strategies = []
-            let base = try Runner(recipe: plain, registry: registry).prepare(seed: seed)
-            let baseResult = try Trainer(model: base.model, dataset: base.dataset, configuration: base.configuration, strategies: []).run(shouldStop: shouldStop)
-            baseline = baseResult.finalTarget?.accuracy
-        }
+        let sourceReport = try result?.finalSource ?? Runner.report(model, data.sourceEvaluation)!
+        let targetReport = try result.map { $0.finalTarget } ?? data.targetEvaluation.flatMap { try Runner.report(model, $0) }
+        if measure.wanted { events(.phase("measuring divergences after training")) }
+        let afterDivergence = try measure.features(model)
+        var selection = try selectionScores(model, data: data, seed: seed)
+        selection.sourceValidation = sourceReport.accuracy
+        let baseline = failure == nil ? try sourceOnlyBaseline(seed: seed, shouldStop: shouldStop, events: events) : nil
 
         let status = failure != nil ? "failed" : (result?.cancelled == true ? "cancelled" : "completed")
         let runReport = RunReport(
@@ -252,15 +216,15 @@ public struct Runner {
             strategy: recipe.strategyLabel, seed: seed, overrides: overrides, status: status, error: failure.map { "\($0)" },
             sourceAccuracy: sourceReport.accuracy, targetAccuracy: targetReport?.accuracy, sourceMacroF1: sourceReport.macroF1,
             targetMacroF1: targetReport?.macroF1, source: sourceReport, target: targetReport, sourceOnlyTargetAccuracy: baseline,
-            epochs: history, steps: result?.steps ?? stepOffset + stepCount,
-            divergences: measure
-                ? DivergenceReport(input: inputDivergence, before: beforeDivergence, after: afterDivergence, samples: min(sourceRows.count, targetRows.count))
+            epochs: Runner.merged(earlier, thisCall), steps: result?.steps ?? stepOffset + stepCount,
+            divergences: measure.wanted
+                ? DivergenceReport(input: inputDivergence, before: beforeDivergence, after: afterDivergence, samples: measure.samples)
                 : nil,
             selection: selection,
             dataset: RunReport.DatasetSummary(
-                shift: dataset.shiftDescription, classNames: dataset.classNames, sourceCount: dataset.source.count,
-                targetCount: dataset.target.count, sourceEvaluation: result?.sourceEvaluationSplit ?? (dataset.sourceValidation == nil ? "source" : "sourceValidation"),
-                targetEvaluation: result?.targetEvaluationSplit ?? (dataset.targetTest == nil ? "target" : "targetTest"),
+                shift: data.shiftDescription, classNames: data.classNames, sourceCount: data.source.count, targetCount: data.target.count,
+                sourceEvaluation: result?.sourceEvaluationSplit ?? data.sourceEvaluation.name,
+                targetEvaluation: result?.targetEvaluationSplit ?? data.targetEvaluation?.name ?? (data.targetTest == nil ? "target" : "targetTest"),
                 grantedTargetLabels: result?.grantedTargetLabels ?? 0),
             wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved)
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
@@ -294,7 +258,7 @@ public struct Runner {
         guard !state.finished else {
             throw ExperimentError.invalid("--resume: the run in \(url.deletingLastPathComponent().path) already finished all \(recipe.epochs) epochs")
         }
-        let trainer = Trainer(model: prepared.model, dataset: prepared.dataset, configuration: prepared.configuration, strategies: prepared.terms)
+        let trainer = Trainer(model: prepared.model, data: prepared.data, configuration: prepared.configuration, strategies: prepared.terms)
         do {
             try Checkpoint.assign(saved.parameters, into: trainer.state, file: url.path)
         } catch let error as HDF5Error {
@@ -304,24 +268,6 @@ public struct Runner {
     }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
-
-    /// Divergences between two samples (rows), as the recipe asks.
-    func divergences(_ source: Tensor, _ target: Tensor, seed: UInt64) -> DivergenceValues {
-        let s = source.rank > 2 ? source.reshaped([source.shape[0], source.count / source.shape[0]]) : source
-        let t = target.rank > 2 ? target.reshaped([target.shape[0], target.count / target.shape[0]]) : target
-        var values = DivergenceValues()
-        let wanted = Set(recipe.evaluation.divergences)
-        if wanted.contains(.mmd) {
-            values.mmd = Double(MMD.value(source: s, target: t, kernel: .gaussian(.median(multipliers: [1])), estimator: .unbiased))
-        }
-        if wanted.contains(.coral) { values.coral = Double(CORAL.distance(source: s, target: t)) }
-        if wanted.contains(.pad) { values.pad = ProxyADistance.estimate(source: s, target: t, seed: seed).distance }
-        return values
-    }
-
-    func featureDivergences(_ model: AdaptationModel, _ source: Tensor, _ target: Tensor, seed: UInt64) -> DivergenceValues {
-        divergences(model.representation(source, layer: .features), model.representation(target, layer: .features), seed: seed)
-    }
 
     // MARK: Summary
 

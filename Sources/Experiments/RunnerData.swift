@@ -1,0 +1,124 @@
+import Adaptation
+import Foundation
+import HDF5Kit
+import NN
+import TensorCore
+
+extension Runner {
+    /// The recipe's data for `seed` as training reads it: streamed from its file when the recipe
+    /// says `streaming: true`, or, when it says nothing, when the file's `x` datasets exceed
+    /// `StreamingDomainFile.memoryBudgetBytes` (1 GiB as Float32) and no option needs the data in
+    /// memory; otherwise `dataset(seed:)` in memory.
+    public func trainingData(seed: UInt64) throws -> TrainingData {
+        guard case .file(let path) = recipe.data.source, try streams(path) else { return TrainingData(try dataset(seed: seed)) }
+        do {
+            return try StreamingDomainFile.open(URL(fileURLWithPath: path))
+        } catch {
+            throw RecipeError(recipe.locationOf("data.file"), "\(error)")
+        }
+    }
+
+    /// Whether the data file at `path` is streamed (see `trainingData(seed:)`).
+    func streams(_ path: String) throws -> Bool {
+        let needsMemory = recipe.data.maxSourceSamples > 0 || recipe.data.maxTargetSamples > 0 || recipe.data.permuteSourceLabels
+        if recipe.data.streaming == true && needsMemory {
+            throw RecipeError(recipe.locationOf("data.streaming"),
+                "streaming reads the file as it is; max_source_samples, max_target_samples and permute_source_labels need it in memory")
+        }
+        if let asked = recipe.data.streaming { return asked }
+        guard !needsMemory else { return false }
+        do {
+            return try StreamingDomainFile.inMemoryBytes(URL(fileURLWithPath: path)) > StreamingDomainFile.memoryBudgetBytes
+        } catch {
+            throw RecipeError(recipe.locationOf("data.file"), "\(error)")
+        }
+    }
+
+    /// Accuracy and macro-F1 of `model` on `set`, read in chunks.
+    static func report(_ model: AdaptationModel, _ set: EvaluationSet) throws -> ClassificationReport? {
+        guard !set.labels.isEmpty else { return nil }
+        return ClassificationReport(predictions: try model.predict(set.inputs), labels: set.labels, classCount: model.classCount)
+    }
+
+    /// Unsupervised selection scores (You et al. 2019 DEV; target entropy); no target label is
+    /// used. DEV reads `2 · divergence_samples` rows of each split.
+    func selectionScores(_ model: AdaptationModel, data: TrainingData, seed: UInt64) throws -> SelectionScores {
+        var selection = SelectionScores()
+        if recipe.selection.rules.contains(.entropy) {
+            selection.entropy = ModelSelection.meanEntropy(logits: try model.logits(data.target))
+        }
+        let validation = data.sourceEvaluation
+        guard recipe.selection.rules.contains(.dev), validation.name == "sourceValidation", validation.labels.count >= 2 else { return selection }
+        let samples = recipe.evaluation.divergenceSamples
+        var rng = SeededGenerator(seed: seed).fork("dev-samples")
+        let trainRows = Array(rng.permutation(data.source.count).prefix(2 * samples))
+        let targetRows = Array(rng.permutation(data.target.count).prefix(2 * samples))
+        let validationRows = Array(rng.permutation(validation.inputs.count).prefix(2 * samples))
+        let validationX = try validation.inputs.inputs(rows: validationRows)
+        selection.dev = ModelSelection.deepEmbeddedValidation(
+            sourceTrainingFeatures: model.representation(try data.source.inputs.inputs(rows: trainRows)),
+            sourceValidationFeatures: model.representation(validationX), sourceValidationLogits: model.logits(validationX),
+            sourceValidationLabels: validationRows.map { validation.labels[$0] },
+            targetFeatures: model.representation(try data.target.inputs(rows: targetRows))).risk
+        return selection
+    }
+
+    /// The target accuracy of the same recipe without strategies, when the recipe asks for it.
+    func sourceOnlyBaseline(seed: UInt64, shouldStop: @escaping () -> Bool, events: (RunEvent) -> Void) throws -> Double? {
+        guard recipe.evaluation.sourceOnlyBaseline && !recipe.strategies.isEmpty else { return nil }
+        events(.phase("training the source-only baseline"))
+        var plain = recipe
+        plain.strategies = []
+        let base = try Runner(recipe: plain, registry: registry).prepare(seed: seed)
+        let result = try Trainer(model: base.model, data: base.data, configuration: base.configuration, strategies: []).run(shouldStop: shouldStop)
+        return result.finalTarget?.accuracy
+    }
+}
+
+/// Divergences between `divergence_samples` rows of each domain's evaluation split (held-out
+/// source, else source; target test, else the target pool), on the inputs and on the model's
+/// features: the same rows before and after training, drawn once from the seed.
+struct DivergenceMeasure {
+    let recipe: Recipe
+    let wanted: Bool
+    let seed: UInt64
+    let sourceSample: Tensor
+    let targetSample: Tensor
+    var samples: Int { Swift.min(sourceSample.shape[0], targetSample.shape[0]) }
+
+    init(runner: Runner, data: TrainingData, seed: UInt64) throws {
+        recipe = runner.recipe
+        wanted = !recipe.evaluation.divergences.isEmpty
+        self.seed = seed
+        let samples = recipe.evaluation.divergenceSamples
+        let source = data.sourceEvaluation.inputs
+        let target = data.targetTest ?? data.target
+        var rng = SeededGenerator(seed: seed).fork("divergence-samples")
+        let sourceRows = Array(rng.permutation(source.count).prefix(samples))
+        let targetRows = Array(rng.permutation(target.count).prefix(samples))
+        sourceSample = try source.inputs(rows: sourceRows)
+        targetSample = try target.inputs(rows: targetRows)
+    }
+
+    /// On the inputs (empty when the recipe asks for none).
+    func input() throws -> DivergenceValues { wanted ? values(sourceSample, targetSample) : DivergenceValues() }
+
+    /// On `model`'s features.
+    func features(_ model: AdaptationModel) throws -> DivergenceValues {
+        guard wanted else { return DivergenceValues() }
+        return values(model.representation(sourceSample, layer: .features), model.representation(targetSample, layer: .features))
+    }
+
+    private func values(_ source: Tensor, _ target: Tensor) -> DivergenceValues {
+        let s = source.rank > 2 ? source.reshaped([source.shape[0], source.count / source.shape[0]]) : source
+        let t = target.rank > 2 ? target.reshaped([target.shape[0], target.count / target.shape[0]]) : target
+        var values = DivergenceValues()
+        let kinds = Set(recipe.evaluation.divergences)
+        if kinds.contains(.mmd) {
+            values.mmd = Double(MMD.value(source: s, target: t, kernel: .gaussian(.median(multipliers: [1])), estimator: .unbiased))
+        }
+        if kinds.contains(.coral) { values.coral = Double(CORAL.distance(source: s, target: t)) }
+        if kinds.contains(.pad) { values.pad = ProxyADistance.estimate(source: s, target: t, seed: seed).distance }
+        return values
+    }
+}
