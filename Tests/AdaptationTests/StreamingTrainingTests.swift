@@ -68,6 +68,7 @@ final class StreamingTrainingTests: XCTestCase {
         let blocked = TrainingData(
             source: LabelledDomain(inputs: BlockedSource(memory: InMemorySource(dataset.source.x), blockRows: 64), labels: dataset.source.y!),
             target: BlockedSource(memory: InMemorySource(dataset.target.x), blockRows: 64), targetLabels: dataset.target.y,
+            sourceValidation: dataset.sourceValidation.map { LabelledDomain(inputs: InMemorySource($0.x), labels: $0.y!) },
             targetTest: (InMemorySource(dataset.targetTest!.x), dataset.targetTest!.y), classNames: dataset.classNames,
             shiftDescription: dataset.shiftDescription)
         assertSameNumbers(streamed, try train(blocked))
