@@ -150,22 +150,7 @@ public struct Runner {
         let lock = try OutputLock.acquire(output)
         defer { lock.release() }
         let checkpointURL = output.appendingPathComponent("checkpoint.h5")
-        var earlier: [EpochMetrics] = []
-        var stepOffset = 0
-        var configuration = prepared.configuration
-        if resume {
-            if FileManager.default.fileExists(atPath: checkpointURL.path) {
-                let saved = try resumePoint(checkpointURL, prepared: prepared)
-                earlier = saved.epochs
-                stepOffset = saved.steps
-                configuration.startStep = saved.steps
-                configuration.initialOptimizerState = saved.optimizerState
-                events(.phase("resuming at step \(saved.steps) (after epoch \(saved.epochsDone) of \(recipe.epochs))"))
-            } else {
-                events(.phase("--resume: no checkpoint in \(output.path) yet (stopped before its first one); starting at step 0"))
-            }
-        }
-        prepared = PreparedRun(data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration)
+        let (earlier, stepOffset) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, events: events)
 
         let data = prepared.data
         let measure = try DivergenceMeasure(runner: self, data: data, seed: seed)
@@ -231,6 +216,25 @@ public struct Runner {
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
         if let failure { throw failure }
         return runReport
+    }
+
+    /// With `resume` and a checkpoint in the folder: the stopped run's epochs and step, with
+    /// `prepared` set to continue there (weights, optimizer state, start step); else nothing.
+    private func resumeIfAsked(
+        _ resume: Bool, checkpoint: URL, prepared: inout PreparedRun, events: (RunEvent) -> Void
+    ) throws -> (epochs: [EpochMetrics], steps: Int) {
+        guard resume else { return ([], 0) }
+        guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+            events(.phase("--resume: no checkpoint in \(checkpoint.deletingLastPathComponent().path) yet (stopped before its first one); starting at step 0"))
+            return ([], 0)
+        }
+        let saved = try resumePoint(checkpoint, prepared: prepared)
+        var configuration = prepared.configuration
+        configuration.startStep = saved.steps
+        configuration.initialOptimizerState = saved.optimizerState
+        prepared = PreparedRun(data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration)
+        events(.phase("resuming at step \(saved.steps) (after epoch \(saved.epochsDone) of \(recipe.epochs))"))
+        return (saved.epochs, saved.steps)
     }
 
     /// Epochs of the run so far: an interrupted run's, then this call's (a resumed epoch that the
