@@ -78,7 +78,7 @@ struct BenchCase: Sendable {
     let run: @Sendable (BenchSettings) throws -> BenchResult
 
     /// Every case `dakit bench` knows, in the order they run.
-    static let all: [BenchCase] = [sgemm1024, sgemm1024Direct, mlp, cnnLeNet, hdf5Read64M, hdf5Stream1G]
+    static let all: [BenchCase] = [sgemm1024, sgemm1024Direct, mlp, cnnLeNet, hdf5Read64M, hdf5Stream1G, trainStream2G]
 
     // MARK: Cases
 
