@@ -2,76 +2,6 @@ import CYaml
 import Foundation
 import Yams
 
-/// Bounds on recipe, grid and `--set` YAML, checked before a tree is built, so that no input can
-/// exhaust memory or the stack (alias bombs, pathological nesting).
-public enum RecipeLimits {
-    /// Largest recipe or grid file, in bytes of UTF-8 (1 MiB).
-    public static let maxDocumentBytes = 1 << 20
-    /// Deepest nesting of mappings and lists (block or flow), counted from libyaml's tokens.
-    public static let maxDepth = 64
-    /// Most alias references (`*name`) in one document.
-    public static let maxAliases = 64
-    /// Most values (scalars, lists, mappings) in one document after aliases are expanded.
-    public static let maxNodes = 100_000
-
-    /// Ranges of the recipe's counts (each also names a key of the recipe).
-    public static let maxEpochs = 100_000
-    /// `batch_size` is in [2, maxBatchSize]: one row has no batch statistics (CORAL, MMD, BatchNorm).
-    public static let maxBatchSize = 1_000_000
-    /// `max_source_samples`, `max_target_samples`, `target_labels_per_class`.
-    public static let maxSamples = 1_000_000_000
-    /// Most seeds in one recipe.
-    public static let maxSeeds = 1_000
-    /// Widest layer (`hidden`, `channels`, `features`, `bottleneck`, `classifier_hidden`) and most hidden layers.
-    public static let maxWidth = 1_000_000
-    public static let maxLayers = 64
-    /// Most trainable parameters of the model and the strategies' modules together, checked before allocating.
-    public static let maxParameters = 500_000_000
-    /// Largest factor a recipe may give (weights, multipliers, σ, schedule constants).
-    public static let maxFactor = 1e6
-}
-
-/// Where a value of a recipe came from: a line of a recipe file, or a `--set` override.
-public struct RecipeLocation: Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    /// 1-based line; 0 when the value came from the command line.
-    public var line: Int
-    public var column: Int
-    /// The `--set key=value` argument, when the value came from the command line.
-    public var override: String?
-
-    public init(file: String, line: Int, column: Int = 1, override: String? = nil) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.override = override
-    }
-
-    public var description: String {
-        if let override { return "\(file): --set \(override)" }
-        return "\(file):\(line):\(column)"
-    }
-}
-
-/// An error in a recipe, naming the file and line and, where one exists, the closest valid name.
-///
-/// `description` is one line: `Recipes/x.yaml:12:3: unknown key 'strategys' at top level (did you mean 'strategies'?)`.
-public struct RecipeError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var location: RecipeLocation
-    public var message: String
-    public var suggestion: String?
-
-    public init(_ location: RecipeLocation, _ message: String, suggestion: String? = nil) {
-        self.location = location
-        self.message = message
-        self.suggestion = suggestion
-    }
-
-    public var description: String {
-        "\(location): \(message)" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
-    }
-}
-
 /// A YAML scalar's resolved type.
 public enum ScalarKind: String, Sendable {
     case string, int, float, bool, null
@@ -287,6 +217,22 @@ public indirect enum RecipeTree: Sendable {
         return pairs.first { $0.key == key }?.value
     }
 
+    /// Every dotted key path below this value (`optimizer.lr`, `strategies.0.name`) with its value,
+    /// in file order (a value before the values inside it).
+    public var keyPaths: [(path: String, value: RecipeTree)] {
+        var paths: [(path: String, value: RecipeTree)] = []
+        func walk(_ node: RecipeTree, _ path: String) {
+            if !path.isEmpty { paths.append((path, node)) }
+            switch node {
+            case .mapping(let pairs, _): for pair in pairs { walk(pair.value, path.isEmpty ? pair.key : "\(path).\(pair.key)") }
+            case .sequence(let items, _): for (i, item) in items.enumerated() { walk(item, "\(path).\(i)") }
+            case .scalar: break
+            }
+        }
+        walk(self, "")
+        return paths
+    }
+
     /// The value at a dotted path (`data.rotation`), if present.
     public func value(at path: String) -> RecipeTree? {
         var node: RecipeTree? = self
@@ -317,75 +263,5 @@ public indirect enum RecipeTree: Sendable {
         case .mapping(let pairs, _): return .object(Dictionary(pairs.map { ($0.key, $0.value.json) }, uniquingKeysWith: { a, _ in a }))
         case .sequence(let items, _): return .array(items.map(\.json))
         }
-    }
-}
-
-/// A JSON value with a canonical encoding (sorted keys), for reports and recipe hashes.
-public enum JSONValue: Sendable, Equatable, Codable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let n): try c.encode(n)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
-
-    /// Compact JSON with sorted keys: equal values give equal bytes.
-    public var canonicalString: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let n): return n == n.rounded() && Swift.abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .string(let s):
-            let data = (try? JSONEncoder().encode(s)) ?? Data()
-            return String(decoding: data, as: UTF8.self)
-        case .array(let a): return "[" + a.map(\.canonicalString).joined(separator: ",") + "]"
-        case .object(let o):
-            return "{" + o.keys.sorted().map { JSONValue.string($0).canonicalString + ":" + o[$0]!.canonicalString }.joined(separator: ",") + "}"
-        }
-    }
-
-    public subscript(key: String) -> JSONValue? {
-        guard case .object(let o) = self else { return nil }
-        return o[key]
-    }
-
-    public var number: Double? { if case .number(let n) = self { return n } else { return nil } }
-    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
-
-    /// The value at a dotted path.
-    public func value(at path: String) -> JSONValue? {
-        var node: JSONValue? = self
-        for part in path.split(separator: ".") {
-            switch node {
-            case .object(let o)?: node = o[String(part)]
-            case .array(let a)?:
-                guard let i = Int(part), a.indices.contains(i) else { return nil }
-                node = a[i]
-            default: return nil
-            }
-        }
-        return node
     }
 }

@@ -97,16 +97,7 @@ final class RecipeFuzzTests: XCTestCase {
 
     /// A `--set` on a key path of the tree, with a boundary value.
     static func override(for tree: RecipeTree, _ rng: inout Stream) -> String {
-        var paths: [String] = []
-        func walk(_ node: RecipeTree, _ path: String) {
-            if !path.isEmpty { paths.append(path) }
-            switch node {
-            case .mapping(let pairs, _): for pair in pairs { walk(pair.value, path.isEmpty ? pair.key : "\(path).\(pair.key)") }
-            case .sequence(let items, _): for (i, item) in items.enumerated() { walk(item, "\(path).\(i)") }
-            case .scalar: break
-            }
-        }
-        walk(tree, "")
+        let paths = tree.keyPaths.map(\.path)
         let key = paths.isEmpty ? "epochs" : rng.pick(paths)
         return key + "=" + rng.pick(boundaryValues + ["", " "])
     }

@@ -105,6 +105,19 @@ final class RecipeValidationTests: XCTestCase {
         XCTAssertTrue(e.description.contains("data file 'nowhere/domains.h5' does not exist"), e.description)
     }
 
+    /// `data.streaming` is a file's option: true or false, absent (nil) for automatic; a generator has no file to stream.
+    func testStreamingKeyOfADataFile() throws {
+        let file = try write("not read by validation", name: "domains.h5").lastPathComponent
+        let withFile = Self.valid.replacingOccurrences(of: "  generator: moons\n  rotation: 30\n  samples_per_class: 20", with: "  file: \(file)")
+        XCTAssertNil(try load(withFile).data.streaming)
+        XCTAssertEqual(try load(withFile, overrides: ["data.streaming=true"]).data.streaming, true)
+        XCTAssertEqual(try load(withFile, overrides: ["data.streaming=false"]).data.streaming, false)
+        let notBool = try error(withFile, overrides: ["data.streaming=sometimes"])
+        XCTAssertTrue(notBool.description.hasSuffix("data.streaming must be true or false, got the string 'sometimes'"), notBool.description)
+        let generator = try error(Self.valid, overrides: ["data.streaming=true"])
+        XCTAssertTrue(generator.description.contains("unknown key 'streaming' in data with generator moons"), generator.description)
+    }
+
     func testUnknownStrategyOptionAndWrongOptionType() throws {
         let unknown = try error(Self.valid.replacingOccurrences(of: "threshold: 0.8", with: "treshold: 0.8"))
         XCTAssertEqual(unknown.location.line, 14)
