@@ -2,6 +2,8 @@
 #define DAKIT_CHDF5_SHIM_H
 #include <hdf5.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* HDF5's type and flag constants are macros (often expanding to function calls that
    initialise the library), which Swift cannot import. Expose them as inline functions. */
@@ -91,6 +93,26 @@ static inline long dakit_h5_attribute_count(hid_t object) {
     hsize_t index = 0;
     if (H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, dakit_h5_count_attribute, &count) < 0) return -1;
     return count;
+}
+
+/* ---- Object identity across libhdf5 versions (addresses in 1.10, tokens from 1.12) ---- */
+
+/* Writes a key that is the same for every hard link to one object into `key` (16 bytes) and its
+   file number into `fileno`; returns < 0 when libhdf5 cannot tell. */
+static inline int dakit_h5_object_key(hid_t object, unsigned long *fileno, unsigned char key[16]) {
+    memset(key, 0, 16);
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info3(object, &info, H5O_INFO_BASIC) < 0) return -1;
+    *fileno = (unsigned long)info.fileno;
+    memcpy(key, &info.token, sizeof(info.token) < 16 ? sizeof(info.token) : 16);
+#else
+    H5O_info_t info;
+    if (H5Oget_info2(object, &info, H5O_INFO_BASIC) < 0) return -1;
+    *fileno = (unsigned long)info.fileno;
+    memcpy(key, &info.addr, sizeof(info.addr) < 16 ? sizeof(info.addr) : 16);
+#endif
+    return 0;
 }
 
 /* Silence libhdf5's own printing of its error stack; DAKit turns errors into Swift errors. */

@@ -184,7 +184,7 @@ public enum RunCheckpoint {
     /// Recipe hash, seed, step and whether the run finished, from the file's attributes only (no
     /// tensor is read); nil when there is no readable run checkpoint at `url`.
     static func identity(_ url: URL) -> (recipeHash: String, seed: UInt64, step: Int, finished: Bool)? {
-        guard FileManager.default.fileExists(atPath: url.path), let file = try? HDF5File(reading: url),
+        guard FileManager.default.fileExists(atPath: url.path), let file = try? HDF5File(reading: url, probe: false),
             let attributes = try? file.root.attributes(), let json = attributes["run_state"]?.text,
             let state = try? JSONDecoder().decode(State.self, from: Data(json.utf8))
         else { return nil }

@@ -61,7 +61,15 @@ public struct HDF5Error: Error, CustomStringConvertible, LocalizedError, Equatab
 enum HDF5Library {
     static let lock = NSRecursiveLock()
 
+    /// Set in `HDF5MetadataProbe`'s forked child, which has one thread and inherits `lock` held by
+    /// a thread that does not exist there (a recursive mutex records its owner's thread id).
+    nonisolated(unsafe) static var isProbeChild = false
+
     static func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        if isProbeChild {
+            dakit_h5_silence_errors()
+            return try body()
+        }
         lock.lock()
         defer { lock.unlock() }
         dakit_h5_silence_errors()

@@ -24,8 +24,10 @@ public final class HDF5File {
     /// Opens an existing HDF5 file for reading (or reading and writing).
     ///
     /// Throws `HDF5Error` with kind `.fileNotFound` (missing, a directory, unreadable), `.notHDF5`
-    /// (empty or no HDF5 signature) or `.truncated` (the file ends before its declared end).
-    public convenience init(reading url: URL, writable: Bool = false) throws {
+    /// (empty or no HDF5 signature), `.truncated` (the file ends before its declared end) or
+    /// `.unreadable` (its metadata makes libhdf5 crash or hang: see `HDF5MetadataProbe`, which
+    /// runs first unless `probe` is false — for a file this process has just written itself).
+    public convenience init(reading url: URL, writable: Bool = false, probe: Bool = true) throws {
         let path = url.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -37,12 +39,14 @@ public final class HDF5File {
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
         if size == 0 { throw HDF5Error(.notHDF5, file: path, reason: "is empty (0 bytes), not an HDF5 file") }
-        let id: hid_t = try HDF5Library.withLock {
-            let signature = H5Fis_hdf5(path)
-            if signature == 0 {
+        try HDF5Library.withLock {
+            if H5Fis_hdf5(path) == 0 {
                 _ = HDF5Library.takeErrorStack()
                 throw HDF5Error(.notHDF5, file: path, reason: "not an HDF5 file (no HDF5 signature in its first bytes)")
             }
+        }
+        if probe && !writable { try HDF5MetadataProbe.check(path) }
+        let id: hid_t = try HDF5Library.withLock {
             let id = H5Fopen(path, writable ? dakit_H5F_ACC_RDWR() : dakit_H5F_ACC_RDONLY(), dakit_H5P_DEFAULT())
             if id < 0 { throw HDF5Library.failure("cannot open", file: path, objectPath: nil) }
             return id
@@ -267,10 +271,11 @@ public struct HDF5TreeEntry: Sendable {
     }
 }
 
-/// Which object in which file: the same for every hard link to it.
+/// Which object in which file: the same for every hard link to it (its address in libhdf5 1.10,
+/// its token from 1.12 on).
 struct HDF5ObjectIdentity: Hashable {
     var fileNumber: UInt
-    var address: UInt64
+    var key: [UInt8]
 }
 
 /// A group or dataset: anything that carries attributes.
@@ -289,12 +294,13 @@ public class HDF5Object {
     /// The object's file number and address, or nil when libhdf5 cannot tell.
     var identity: HDF5ObjectIdentity? {
         HDF5Library.withLock {
-            var info = H5O_info_t()
-            guard H5Oget_info2(handle.id, &info, UInt32(H5O_INFO_BASIC)) >= 0 else {
+            var fileNumber: UInt = 0
+            var key = [UInt8](repeating: 0, count: 16)
+            guard dakit_h5_object_key(handle.id, &fileNumber, &key) >= 0 else {
                 _ = HDF5Library.takeErrorStack()
                 return nil
             }
-            return HDF5ObjectIdentity(fileNumber: UInt(info.fileno), address: UInt64(info.addr))
+            return HDF5ObjectIdentity(fileNumber: fileNumber, key: key)
         }
     }
 
