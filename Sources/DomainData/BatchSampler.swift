@@ -11,54 +11,69 @@ import TensorCore
 /// every in-memory source) the pass is the plain permutation, draw for draw, so an in-memory run
 /// and a streamed run whose blocks cover the whole domain see the same batches.
 public struct BatchSampler: Sendable {
-    private let pool: [Int]
+    /// The rows sampled; nil: `0..<count` (not materialised: a streamed domain may have more rows
+    /// than memory holds indices for).
+    private let pool: [Int]?
+    private let count: Int
     private let blockRows: Int
-    private var order: [Int] = []
-    private var position = 0
     private var rng: SeededGenerator
+    /// The pass in progress: the order of its blocks and the shuffled positions of the current block.
+    private var blockOrder: [Int] = []
+    private var nextBlock = 0
+    private var block: [Int] = []
+    private var position = 0
 
     public init(pool: [Int], blockRows: Int? = nil, rng: SeededGenerator) {
         precondition(!pool.isEmpty, "BatchSampler: empty pool")
-        precondition((blockRows ?? 1) > 0, "BatchSampler: blockRows must be positive, got \(blockRows ?? 0)")
-        self.pool = pool
-        self.blockRows = Swift.min(blockRows ?? pool.count, pool.count)
-        self.rng = rng
+        self.init(pool: pool, count: pool.count, blockRows: blockRows, rng: rng)
     }
 
     /// Samples rows `0..<count`.
     public init(count: Int, blockRows: Int? = nil, rng: SeededGenerator) {
-        self.init(pool: Array(0..<count), blockRows: blockRows, rng: rng)
+        precondition(count > 0, "BatchSampler: empty pool")
+        self.init(pool: nil, count: count, blockRows: blockRows, rng: rng)
+    }
+
+    private init(pool: [Int]?, count: Int, blockRows: Int?, rng: SeededGenerator) {
+        precondition((blockRows ?? 1) > 0, "BatchSampler: blockRows must be positive, got \(blockRows ?? 0)")
+        self.pool = pool
+        self.count = count
+        self.blockRows = Swift.min(blockRows ?? count, count)
+        self.rng = rng
     }
 
     /// The next `min(size, pool size)` rows.
     public mutating func next(_ size: Int) -> [Int] {
         var batch: [Int] = []
-        let wanted = Swift.min(size, pool.count)
+        let wanted = Swift.min(size, count)
         batch.reserveCapacity(wanted)
         while batch.count < wanted {
-            if position == order.count {
-                order = pass()
-                position = 0
-            }
-            batch.append(order[position])
+            if position == block.count { advance() }
+            let offset = block[position]
+            batch.append(pool.map { $0[offset] } ?? offset)
             position += 1
         }
         return batch
     }
 
-    /// The next whole pass over the pool (what `next` walks through).
-    public mutating func pass() -> [Int] {
-        let n = pool.count
-        guard blockRows < n else { return rng.permutation(n).map { pool[$0] } }
-        let blockCount = (n + blockRows - 1) / blockRows
-        var pass: [Int] = []
-        pass.reserveCapacity(n)
-        for block in rng.permutation(blockCount) {
-            let start = block * blockRows
-            let length = Swift.min(blockRows, n - start)
-            pass += rng.permutation(length).map { pool[start + $0] }
+    /// Moves to the next block, starting a new pass (drawing its block order) when the last is done.
+    /// A pass draws its block order, then each block's permutation as the block is reached: the
+    /// same draws as shuffling the whole pass at once, holding one block's positions at a time.
+    private mutating func advance() {
+        guard blockRows < count else {
+            block = rng.permutation(count)
+            position = 0
+            return
         }
-        return pass
+        let blockCount = (count + blockRows - 1) / blockRows
+        if nextBlock == blockOrder.count {
+            blockOrder = rng.permutation(blockCount)
+            nextBlock = 0
+        }
+        let start = blockOrder[nextBlock] * blockRows
+        nextBlock += 1
+        block = rng.permutation(Swift.min(blockRows, count - start)).map { start + $0 }
+        position = 0
     }
 }
 

@@ -82,15 +82,16 @@ public final class StreamingDataset {
     public struct Epoch {
         let dataset: StreamingDataset
         let batchSize: Int
-        /// The epoch's rows in visiting order (one `BatchSampler` pass).
-        let order: [Int]
+        /// Draws the epoch's rows (one block-shuffled pass); nil: rows in order.
+        var sampler: BatchSampler?
         var position = 0
         var labels: [Int]?
 
         public mutating func next() throws -> Batch? {
-            guard position < order.count else { return nil }
-            let rows = Array(order[position..<Swift.min(position + batchSize, order.count)])
-            position += rows.count
+            guard position < dataset.count else { return nil }
+            let take = Swift.min(batchSize, dataset.count - position)
+            let rows = sampler?.next(take) ?? Array(position..<(position + take))
+            position += take
             if labels == nil && dataset.y != nil { labels = try dataset.labels() }
             return Batch(x: try dataset.inputs(rows: rows), y: labels.map { all in rows.map { all[$0] } }, indices: rows)
         }
@@ -100,12 +101,9 @@ public final class StreamingDataset {
     /// `seed` with the epoch), or the rows in order when `shuffle` is false; the last batch may be smaller.
     public func epoch(_ epoch: Int, batchSize: Int, seed: UInt64, shuffle: Bool = true) -> Epoch {
         precondition(batchSize > 0, "StreamingDataset.epoch: batch size must be positive, got \(batchSize)")
-        var order = Array(0..<count)
-        if shuffle && count > 0 {
-            var sampler = BatchSampler(count: count, blockRows: blockRows, rng: SeededGenerator(seed: seed).fork("stream-epoch-\(epoch)"))
-            order = sampler.pass()
-        }
-        return Epoch(dataset: self, batchSize: batchSize, order: order)
+        let sampler = shuffle && count > 0
+            ? BatchSampler(count: count, blockRows: blockRows, rng: SeededGenerator(seed: seed).fork("stream-epoch-\(epoch)")) : nil
+        return Epoch(dataset: self, batchSize: batchSize, sampler: sampler)
     }
 }
 

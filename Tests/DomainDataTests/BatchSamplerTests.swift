@@ -26,7 +26,7 @@ final class BatchSamplerTests: XCTestCase {
 
     func testBlockShuffledPassesVisitBlocksWhole() {
         var sampler = BatchSampler(count: 100, blockRows: 16, rng: SeededGenerator(seed: 3))
-        let pass = sampler.pass()
+        let pass = sampler.next(100)
         XCTAssertEqual(pass.sorted(), Array(0..<100))
         // Consecutive runs of the pass stay inside one block.
         var start = 0
