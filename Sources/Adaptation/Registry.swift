@@ -137,6 +137,11 @@ extension StrategyRegistry {
             lines.append("  \(entry.summary)")
             lines.append("  paper:    \(entry.paper)")
             lines.append("  weight:   \(entry.defaultWeight)   λ(p): \(Self.describe(entry.defaultSchedule))")
+            switch entry.targetLabels {
+            case .none: break
+            case .granted: lines.append("  target labels: the recipe's grant (granted target batches; the trainer adds their cross-entropy)")
+            case .all: lines.append("  target labels: all, granted by the trainer as granted target batches (an oracle)")
+            }
             if entry.options.isEmpty {
                 lines.append("  options:  none")
             } else {

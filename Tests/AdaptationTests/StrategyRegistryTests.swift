@@ -67,6 +67,9 @@ final class StrategyRegistryDocumentationTests: XCTestCase {
         XCTAssertTrue(text.contains("Ganin et al., JMLR 2016"), text)
         XCTAssertTrue(text.contains("2/(1+exp(−10.0·p)) − 1"), text)
         XCTAssertTrue(text.contains("discriminatorDropout"), text)
+        XCTAssertFalse(text.contains("target labels:"), "dann trains on no target label")
+        XCTAssertTrue(StrategyRegistry.builtIn.documentation(names: ["targetOnly"]).contains("target labels: all"))
+        XCTAssertEqual(try StrategyRegistry.builtIn.entry(named: "targetOnly").targetLabels, .all, "the oracle is a grant of every label")
         let brief = StrategyRegistry.builtIn.documentation(brief: true)
         XCTAssertEqual(brief.split(separator: "\n").count, StrategyRegistry.builtIn.names.count)
     }
