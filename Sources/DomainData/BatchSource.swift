@@ -52,18 +52,25 @@ public struct InMemorySource: BatchSource, Sendable {
     }
 }
 
-/// Samples with labels: the source domain (training) or granted target rows.
+/// Samples with labels: the source domain as training and strategies see it. Like `TargetPool`
+/// it does not expose its source, so a strategy handed one (`TrainingSetup.source`) cannot cast
+/// back to the file the rows come from and read the target's labels there.
 public struct LabelledDomain {
-    public let inputs: any BatchSource
+    let source: any BatchSource
     public let labels: [Int]
 
     public init(inputs: any BatchSource, labels: [Int]) {
         precondition(labels.count == inputs.count, "LabelledDomain: \(inputs.count) samples but \(labels.count) labels")
-        self.inputs = inputs
+        source = inputs
         self.labels = labels
     }
 
-    public var count: Int { inputs.count }
+    public var count: Int { source.count }
+    public var sampleShape: [Int] { source.sampleShape }
+    /// Whether the rows are read from a file as needed (block-shuffled sampling) rather than held in memory.
+    public var isStreamed: Bool { !(source is InMemorySource) }
+    /// The inputs of `rows`, in that order.
+    public func inputs(rows: [Int]) throws -> Tensor { try source.inputs(rows: rows) }
 }
 
 /// The unlabelled target pool as training sees it: inputs only. It wraps a source that it does

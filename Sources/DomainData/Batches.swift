@@ -56,7 +56,7 @@ public struct TrainingBatches {
     public init(data: TrainingData, granted: GrantedLabels, root: SeededGenerator) throws {
         self.data = data
         self.granted = granted
-        let source = data.source.inputs, target = data.target.source
+        let source = data.source.source, target = data.target.source
         sourceSampler = BatchSampler(count: source.count, blockRows: source.blockRows, rng: root.fork("source-batches"))
         targetSampler = BatchSampler(count: target.count, blockRows: target.blockRows, rng: root.fork("target-batches"))
         if granted.isEmpty {
@@ -86,7 +86,7 @@ public struct TrainingBatches {
         let sourceRows = sourceSampler.next(batchSize)
         let targetRows = targetSampler.next(batchSize)
         let source = SourceBatch(
-            x: try data.source.inputs.inputs(rows: sourceRows), y: sourceRows.map { data.source.labels[$0] }, rows: sourceRows)
+            x: try data.source.inputs(rows: sourceRows), y: sourceRows.map { data.source.labels[$0] }, rows: sourceRows)
         let target = TargetBatch(x: try data.target.inputs(rows: targetRows), rows: targetRows)
         guard var sampler = grantedSampler, let inputs = grantedInputs else { return (source, target, nil) }
         let rows = sampler.next(batchSize)

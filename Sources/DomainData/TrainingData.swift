@@ -26,15 +26,15 @@ public struct TrainingData {
         targetTest: (inputs: any BatchSource, labels: [Int]?)? = nil, classNames: [String], shiftDescription: String
     ) {
         precondition(
-            source.inputs.sampleShape == target.sampleShape,
-            "TrainingData: source samples of shape \(source.inputs.sampleShape) and target samples of shape \(target.sampleShape) differ")
+            source.sampleShape == target.sampleShape,
+            "TrainingData: source samples of shape \(source.sampleShape) and target samples of shape \(target.sampleShape) differ")
         if let targetLabels { precondition(targetLabels.count == target.count, "TrainingData: \(target.count) target samples but \(targetLabels.count) labels") }
         self.source = source
         self.target = TargetPool(target)
         self.targetLabels = targetLabels
         self.targetTest = targetTest.map { TargetPool($0.inputs) }
-        sourceEvaluation = sourceValidation.map { EvaluationSet(name: "sourceValidation", inputs: $0.inputs, labels: $0.labels) }
-            ?? EvaluationSet(name: "source", inputs: source.inputs, labels: source.labels)
+        sourceEvaluation = sourceValidation.map { EvaluationSet(name: "sourceValidation", inputs: $0.source, labels: $0.labels) }
+            ?? EvaluationSet(name: "source", inputs: source.source, labels: source.labels)
         if let test = targetTest, let labels = test.labels {
             targetEvaluation = EvaluationSet(name: "targetTest", inputs: test.inputs, labels: labels)
         } else if let targetLabels {
@@ -57,7 +57,7 @@ public struct TrainingData {
     }
 
     public var classCount: Int { classNames.count }
-    public var sampleShape: [Int] { source.inputs.sampleShape }
+    public var sampleShape: [Int] { source.sampleShape }
     /// Whether the target pool has labels (a grant is possible).
     public var hasTargetLabels: Bool { targetLabels != nil }
 

@@ -56,7 +56,7 @@ extension Runner {
         let validationRows = Array(rng.permutation(validation.inputs.count).prefix(2 * samples))
         let validationX = try validation.inputs.inputs(rows: validationRows)
         selection.dev = ModelSelection.deepEmbeddedValidation(
-            sourceTrainingFeatures: model.representation(try data.source.inputs.inputs(rows: trainRows)),
+            sourceTrainingFeatures: model.representation(try data.source.inputs(rows: trainRows)),
             sourceValidationFeatures: model.representation(validationX), sourceValidationLogits: model.logits(validationX),
             sourceValidationLabels: validationRows.map { validation.labels[$0] },
             targetFeatures: model.representation(try data.target.inputs(rows: targetRows))).risk

@@ -53,7 +53,7 @@ final class StreamingTrainingTests: XCTestCase {
         let (url, dataset) = try file()
         defer { try? FileManager.default.removeItem(at: url) }
         let streamed = try StreamingDomainFile.open(url)
-        XCTAssertTrue(streamed.source.inputs is StreamingDataset, "read from the file")
+        XCTAssertTrue(streamed.source.isStreamed, "read from the file")
         XCTAssertEqual(streamed.targetEvaluation?.name, "targetTest")
         let memory = try train(TrainingData(dataset))
         assertSameNumbers(memory, try train(streamed))
