@@ -36,9 +36,46 @@ extension Tensor {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float
     ) {
-        cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let panels = productPanels(m: m, n: n, k: k)
+        if panels.count == 1 {
+            cblas_sgemm(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        // Each panel is an independent one-thread OpenBLAS call on a block of C's rows (or columns).
+        ParallelKernels.forEachChunk(panels.count) { p in
+            let start = p * panels.size
+            let end = Swift.min(panels.splitsRows ? m : n, start + panels.size)
+            if panels.splitsRows {
+                let pa = transposeA ? a + start : a + start * lda
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(end - start), Int32(n), Int32(k), 1, pa, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
+            } else {
+                let pb = transposeB ? b + start * ldb : b + start
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(end - start), Int32(k), 1, a, Int32(lda), pb, Int32(ldb), beta, c + start, Int32(ldc))
+            }
+        }
+    }
+
+    /// How a product is split: along C's longer side (rows when m ≥ n), into `count` panels of
+    /// `size` rows or columns (a multiple of 16, OpenBLAS's widest micro-tile). A function of the
+    /// shape and the thread budget only; each element of C is computed by one call over the full
+    /// k either way, so a split changes no sum's order (OpenBLAS may still pick another kernel
+    /// for a smaller panel: KernelTests checks that the products used here are unchanged).
+    static func productPanels(m: Int, n: Int, k: Int) -> (count: Int, size: Int, splitsRows: Bool) {
+        let threads = ParallelKernels.threadCount
+        let splitsRows = m >= n
+        let side = splitsRows ? m : n
+        guard threads > 1, m * n * k >= ParallelKernels.minimumParallelMultiplyAdds, side >= 32 else {
+            return (1, side, splitsRows)
+        }
+        let count = Swift.min(threads, side / 16)
+        let size = ((side + count - 1) / count + 15) / 16 * 16
+        return ((side + size - 1) / size, size, splitsRows)
     }
 
     static func gemm(
@@ -58,13 +95,23 @@ extension Tensor {
     }
 }
 
-/// Sets the number of threads OpenBLAS uses (0 keeps its default).
+/// Sets the threads for matrix products and DAKit's kernels (0 keeps the current count, every
+/// core by default). Products run as panels on TensorCore's pool with OpenBLAS at one thread
+/// each (see `ParallelKernels`); this is `setThreadCount` under its old name.
 public func setBLASThreadCount(_ count: Int) {
-    if count > 0 { openblas_set_num_threads(Int32(count)) }
+    if count > 0 { setThreadCount(count) }
 }
 
-/// The number of threads OpenBLAS currently uses.
-public func blasThreadCount() -> Int { Int(openblas_get_num_threads()) }
+/// The threads matrix products use (TensorCore's pool; OpenBLAS itself runs one per panel).
+public func blasThreadCount() -> Int { threadCount() }
+
+/// OpenBLAS's name for the kernels it selected at load time (`SkylakeX`, `Haswell`, …). A CPU
+/// that OpenBLAS does not know gets its generic `Prescott` kernels, several times slower; the
+/// environment variable `OPENBLAS_CORETYPE` overrides the choice.
+public func blasCoreName() -> String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+}
 
 /// Direct access to BLAS, for benchmarks and kernels that manage their own buffers.
 public enum BLAS {

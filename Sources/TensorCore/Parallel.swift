@@ -1,0 +1,198 @@
+import CBLAS
+import Foundation
+
+/// The one thread pool of TensorCore: DAKit's kernels and the matrix products share it.
+///
+/// Why one pool, and why OpenBLAS runs on one thread: OpenBLAS (pthread build) starts its own
+/// workers when the library loads and, between calls, keeps each one spinning on `sched_yield`
+/// for about 2^28 cycles before it sleeps. A spinning thread never blocks, so Linux never
+/// re-places it on wake-up: whichever core the scheduler put it on at start-up it keeps. When
+/// that is the caller's core (common on a machine shared with other work), both threads take
+/// turns on one core and a step runs at one-core speed with CPU time equal to wall time; when it
+/// is the other core, the GEMMs use both cores but the worker spins through every serial loop
+/// between them (CPU time twice wall time). Which of the two a process gets was decided once,
+/// at random, per run. So OpenBLAS is kept at one thread, and TensorCore splits large products
+/// into panels itself and runs them, like its own loops, on `threadCount − 1` workers plus the
+/// calling thread. Workers block on a condition variable when idle: a woken worker is placed on
+/// an idle core if there is one.
+///
+/// Results do not depend on the thread count: element-wise kernels write each element once,
+/// reductions use a chunking fixed by the tensor's size (`ParallelKernels.reductionChunk`) and
+/// combine the chunks in order, and a product is split into panels whose boundaries depend only
+/// on its shape.
+public enum ParallelKernels {
+    /// Element counts below this run serially: waking a worker costs a few microseconds, which a
+    /// loop over fewer elements does not repay.
+    public static let minimumParallelElements = 1 << 15
+    /// Elements per chunk handed to a thread by element-wise kernels.
+    public static let elementChunk = 1 << 14
+    /// Elements per partial sum of a full reduction (fixed, so sums do not depend on the thread
+    /// count; tensors up to this size are summed in one running total, as before).
+    public static let reductionChunk = 1 << 16
+    /// Multiply-adds below which a product is one OpenBLAS call.
+    public static let minimumParallelMultiplyAdds = 1 << 21
+
+    /// The threads DAKit's kernels and products use (the caller included).
+    public static var threadCount: Int { KernelPool.current.threadCount }
+
+    /// Runs `body(chunk)` for every chunk in `0..<chunks`, spread over the pool's threads; returns
+    /// when all are done. Runs serially with one thread, for a single chunk, or when called from
+    /// inside another parallel region. `body` must write disjoint memory for different chunks.
+    public static func forEachChunk(_ chunks: Int, _ body: (Int) -> Void) {
+        if chunks <= 0 { return }
+        if chunks == 1 {
+            body(0)
+            return
+        }
+        KernelPool.current.run(chunks, body)
+    }
+
+    /// Calls `body(range)` over `0..<count` in ranges of `grain` elements, in parallel when
+    /// `count` reaches `minimumParallelElements`.
+    public static func forEachRange(_ count: Int, grain: Int = elementChunk, _ body: (Range<Int>) -> Void) {
+        if count < minimumParallelElements || KernelPool.current.threadCount == 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let chunks = (count + grain - 1) / grain
+        forEachChunk(chunks) { c in body(c * grain..<Swift.min(count, (c + 1) * grain)) }
+    }
+
+    /// The number of threads the machine lets this process use.
+    public static var availableCores: Int { Swift.max(1, ProcessInfo.processInfo.activeProcessorCount) }
+}
+
+/// Sets the threads DAKit uses for its kernels and matrix products (0: every available core).
+/// OpenBLAS itself stays at one thread (see `ParallelKernels`).
+public func setThreadCount(_ count: Int) {
+    precondition(count >= 0, "setThreadCount: \(count) is negative")
+    KernelPool.replace(threadCount: count == 0 ? ParallelKernels.availableCores : count)
+}
+
+/// The threads DAKit's kernels and products use.
+public func threadCount() -> Int { ParallelKernels.threadCount }
+
+/// Workers that sleep on a condition variable between jobs; one job at a time.
+final class KernelPool: @unchecked Sendable {
+    let threadCount: Int
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var finished = pthread_cond_t()
+    /// Held by the thread that dispatches a job; a second dispatcher (a nested call, or another
+    /// thread) finds it taken and runs its loop serially.
+    private var dispatch = pthread_mutex_t()
+    private var generation = 0
+    private var stopping = false
+    private var job: ((Int) -> Void)?
+    private var chunkCount = 0
+    private var nextChunk = 0
+    private var busyWorkers = 0
+
+    private nonisolated(unsafe) static var shared: KernelPool?
+    private nonisolated(unsafe) static var sharedLock = pthread_mutex_t()
+    private static let lockReady: Bool = {
+        pthread_mutex_init(&sharedLock, nil)
+        return true
+    }()
+
+    static var current: KernelPool {
+        _ = lockReady
+        pthread_mutex_lock(&sharedLock)
+        defer { pthread_mutex_unlock(&sharedLock) }
+        if let pool = shared { return pool }
+        let pool = KernelPool(threadCount: ParallelKernels.availableCores)
+        shared = pool
+        return pool
+    }
+
+    static func replace(threadCount: Int) {
+        _ = lockReady
+        pthread_mutex_lock(&sharedLock)
+        let old = shared
+        shared = KernelPool(threadCount: threadCount)
+        pthread_mutex_unlock(&sharedLock)
+        old?.stop()
+    }
+
+    private init(threadCount: Int) {
+        self.threadCount = Swift.max(1, threadCount)
+        pthread_mutex_init(&mutex, nil)
+        pthread_mutex_init(&dispatch, nil)
+        pthread_cond_init(&wake, nil)
+        pthread_cond_init(&finished, nil)
+        // One thread for OpenBLAS: the products are split by TensorCore (see ParallelKernels).
+        openblas_set_num_threads(1)
+        for _ in 1..<self.threadCount {
+            let thread = Thread { [unowned(unsafe) self] in self.workerLoop() }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Lets the workers exit once idle (a replaced pool).
+    private func stop() {
+        pthread_mutex_lock(&dispatch)
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(&dispatch)
+    }
+
+    private func workerLoop() {
+        // Keeps the pool alive while the worker runs (a replaced pool is released by its last worker).
+        let retained = Unmanaged.passRetained(self)
+        var seen = 0
+        while true {
+            pthread_mutex_lock(&mutex)
+            while generation == seen && !stopping { pthread_cond_wait(&wake, &mutex) }
+            if stopping {
+                pthread_mutex_unlock(&mutex)
+                retained.release()
+                return
+            }
+            seen = generation
+            pthread_mutex_unlock(&mutex)
+            runChunks()
+            pthread_mutex_lock(&mutex)
+            busyWorkers -= 1
+            if busyWorkers == 0 { pthread_cond_signal(&finished) }
+            pthread_mutex_unlock(&mutex)
+        }
+    }
+
+    private func runChunks() {
+        while true {
+            pthread_mutex_lock(&mutex)
+            let chunk = nextChunk
+            nextChunk += 1
+            let (body, count) = (job, chunkCount)
+            pthread_mutex_unlock(&mutex)
+            guard chunk < count, let body else { return }
+            body(chunk)
+        }
+    }
+
+    func run(_ chunks: Int, _ body: (Int) -> Void) {
+        if threadCount == 1 || pthread_mutex_trylock(&dispatch) != 0 {
+            for c in 0..<chunks { body(c) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            pthread_mutex_lock(&mutex)
+            job = escaping
+            chunkCount = chunks
+            nextChunk = 0
+            busyWorkers = threadCount - 1
+            generation += 1
+            pthread_cond_broadcast(&wake)
+            pthread_mutex_unlock(&mutex)
+            runChunks()
+            pthread_mutex_lock(&mutex)
+            while busyWorkers > 0 { pthread_cond_wait(&finished, &mutex) }
+            job = nil
+            pthread_mutex_unlock(&mutex)
+        }
+        pthread_mutex_unlock(&dispatch)
+    }
+}
