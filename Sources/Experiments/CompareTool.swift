@@ -239,20 +239,32 @@ public enum CompareTool {
             guard options.baselines else { continue }
             for task in taskOrder {
                 let (path, overrides, seeds) = tasksSeen[task]!
-                for baseline in ["sourceOnly", "targetOnly"] where !(strategiesPerTask[task]?.contains(baseline) ?? false) {
-                    guard registry.entries[baseline] != nil || baseline == "sourceOnly" else { continue }
-                    let strategyOverride = baseline == "sourceOnly" ? "strategies=[]" : "strategies=[{name: \(baseline)}]"
-                    let all = overrides + [strategyOverride]
-                    let hash = try Recipe.load(URL(fileURLWithPath: path), overrides: all, registry: registry, displayName: path).hash
-                    for seed in seeds {
-                        jobs.append(ComparisonJob(
-                            recipe: path, overrides: all, seed: seed, task: task, strategy: baseline, severity: variant.severity,
-                            output: output.appendingPathComponent("runs/\(slug(task))/\(baseline)/seed-\(seed)").path, recipeHash: hash))
-                    }
-                }
+                jobs += try baselineJobs(
+                    task: task, path: path, overrides: overrides, seeds: seeds, present: strategiesPerTask[task] ?? [], severity: variant.severity,
+                    output: output, registry: registry)
             }
         }
         return (ComparisonPlan(title: title, sweepKey: sweepKey, sweepLabel: sweepLabel, jobs: jobs), output)
+    }
+
+    /// Source-only and target-only runs of `task` that its recipes do not already have.
+    static func baselineJobs(
+        task: String, path: String, overrides: [String], seeds: [UInt64], present: Set<String>, severity: Double?, output: URL,
+        registry: StrategyRegistry
+    ) throws -> [ComparisonJob] {
+        var jobs: [ComparisonJob] = []
+        for baseline in ["sourceOnly", "targetOnly"] where !present.contains(baseline) {
+            guard registry.entries[baseline] != nil || baseline == "sourceOnly" else { continue }
+            let strategyOverride = baseline == "sourceOnly" ? "strategies=[]" : "strategies=[{name: \(baseline)}]"
+            let all = overrides + [strategyOverride]
+            let hash = try Recipe.load(URL(fileURLWithPath: path), overrides: all, registry: registry, displayName: path).hash
+            for seed in seeds {
+                jobs.append(ComparisonJob(
+                    recipe: path, overrides: all, seed: seed, task: task, strategy: baseline, severity: severity,
+                    output: output.appendingPathComponent("runs/\(slug(task))/\(baseline)/seed-\(seed)").path, recipeHash: hash))
+            }
+        }
+        return jobs
     }
 
     /// Quotes an argument for a POSIX shell when needed.
@@ -382,6 +394,25 @@ public enum CompareTool {
         return (false, false, nil)
     }
 
+    /// The `dakit run` process of `job`, its output appended to the job's `log.txt` (not started).
+    static func makeProcess(_ job: ComparisonJob, executable: String, resume: Bool) throws -> Process {
+        let folder = URL(fileURLWithPath: job.output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let logURL = folder.appendingPathComponent("log.txt")
+        if !resume || !FileManager.default.fileExists(atPath: logURL.path) {
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: logURL)
+        _ = try? log.seekToEnd()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = job.arguments + (resume ? ["--resume"] : [])
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        return process
+    }
+
     /// Runs the jobs `parallel` at a time as child processes (`dakit run …`, output in the job's
     /// `log.txt`); a job whose folder holds its completed report is skipped, one whose folder holds
     /// its unfinished checkpoint resumes. An interrupt (Ctrl-C, SIGTERM) is forwarded to the
@@ -430,20 +461,7 @@ public enum CompareTool {
                 let started = clock.now
                 var status: Int32 = -1
                 do {
-                    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                    let logURL = folder.appendingPathComponent("log.txt")
-                    if !mode.resume || !FileManager.default.fileExists(atPath: logURL.path) {
-                        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-                    }
-                    let log = try FileHandle(forWritingTo: logURL)
-                    defer { try? log.close() }
-                    _ = try? log.seekToEnd()
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: executable)
-                    process.arguments = job.arguments + (mode.resume ? ["--resume"] : [])
-                    process.standardOutput = log
-                    process.standardError = log
-                    process.standardInput = FileHandle.nullDevice
+                    let process = try makeProcess(job, executable: executable, resume: mode.resume)
                     shared.lock.lock()
                     defer { shared.lock.unlock() }
                     guard !(interrupt?.isRaised ?? false) else { return }
