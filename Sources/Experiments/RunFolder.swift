@@ -147,7 +147,8 @@ func makeFolders(_ folder: URL) -> String? {
 /// Layout: the model and strategy parameters as in any DAKit checkpoint (`/features/0/weight`),
 /// optimizer state under `/optimizer/` (`optimizer.joint.<path>.<slot>`, `optimizer.inner.<label>.…`),
 /// and root attributes `step`, `reason`, `recipe_hash`, `seed` and `run_state` (JSON: epochs done,
-/// steps, per-epoch metrics, finished).
+/// steps, per-epoch metrics, finished), plus the model's description (`CheckpointModelInfo`:
+/// `model_spec`, `input_shape`, `class_names`, `class_count`) so that `dakit predict` needs no recipe.
 public enum RunCheckpoint {
     static let optimizerPrefix = "optimizer."
 
@@ -168,7 +169,7 @@ public enum RunCheckpoint {
         var optimizerState: [String: Tensor]
     }
 
-    static func save(_ snapshot: TrainingSnapshot, state: State, to url: URL) throws {
+    static func save(_ snapshot: TrainingSnapshot, state: State, model: CheckpointModelInfo, to url: URL) throws {
         let optimizer = snapshot.optimizerState.keys.sorted().map {
             NamedParameter(path: optimizerPrefix + $0, parameter: Parameter(snapshot.optimizerState[$0]!))
         }
@@ -178,7 +179,7 @@ public enum RunCheckpoint {
             metadata: [
                 "step": String(snapshot.step), "reason": snapshot.reason, "recipe_hash": state.recipeHash, "seed": String(state.seed),
                 "run_state": json, "dakit": DAKitVersion.string,
-            ])
+            ].merging(model.metadata) { run, _ in run })
     }
 
     /// Recipe hash, seed, step and whether the run finished, from the file's attributes only (no

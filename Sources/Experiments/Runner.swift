@@ -126,7 +126,8 @@ public struct Runner {
 
     // MARK: Running
 
-    /// Trains with `seed` and writes `report.json`, `checkpoint.h5` and `summary.txt` into `output`.
+    /// Trains with `seed` and writes `report.json`, `checkpoint.h5`, `summary.txt` and `metrics.csv`
+    /// (`MetricsCSV`, also rewritten with every checkpoint) into `output`.
     ///
     /// Data, model and strategies are built (and so validated) before anything is written; then
     /// the output folder is locked (`OutputLock`: a second writer is refused) and temporary files
@@ -158,6 +159,7 @@ public struct Runner {
         let inputDivergence = try measure.input()
         let beforeDivergence = try measure.features(prepared.model)
 
+        let modelInfo = CheckpointModelInfo(spec: recipe.model.spec, inputShape: data.sampleShape, classNames: data.classNames, recipeHash: recipe.hash)
         let trainer = Trainer(model: prepared.model, data: data, configuration: prepared.configuration, strategies: prepared.terms)
         var thisCall: [EpochMetrics] = []
         var stepCount = 0
@@ -179,7 +181,8 @@ public struct Runner {
                     let state = RunCheckpoint.State(
                         recipeHash: recipe.hash, seed: seed, epochsDone: snapshot.epochs.last?.epoch ?? earlier.last?.epoch ?? 0,
                         steps: snapshot.step, epochs: Runner.merged(earlier, snapshot.epochs), finished: snapshot.finished)
-                    try RunCheckpoint.save(snapshot, state: state, to: checkpointURL)
+                    try RunCheckpoint.save(snapshot, state: state, model: modelInfo, to: checkpointURL)
+                    try MetricsCSV.write(state.epochs, into: output)
                 })
         } catch let error as TrainingError {
             failure = error
@@ -214,6 +217,7 @@ public struct Runner {
             wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved)
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
+        try MetricsCSV.write(runReport.epochs, into: output)
         if let failure { throw failure }
         return runReport
     }
