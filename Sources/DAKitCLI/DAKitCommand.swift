@@ -17,6 +17,8 @@ struct DAKitCommand: ParsableCommand {
                 BenchCommand.self,
                 RunCommand.self,
                 CompareCommand.self,
+                PredictCommand.self,
+                EvaluateCommand.self,
                 DivergenceCommand.self,
                 StrategiesCommand.self,
             ])
