@@ -8,8 +8,8 @@ import TensorCore
 struct WeightsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weights",
-        abstract: "Inspect weight files and import Keras or PyTorch weights as DAKit checkpoints.",
-        subcommands: [WeightsInspect.self, WeightsImport.self])
+        abstract: "Inspect weight files; import Keras or PyTorch weights as DAKit checkpoints, export a run checkpoint to them.",
+        subcommands: [WeightsInspect.self, WeightsImport.self, WeightsExport.self])
 }
 
 struct WeightsInspect: ParsableCommand {
