@@ -125,16 +125,21 @@ public final class SGD: Optimizer {
                 let (mu, wd, nest) = (momentum, weightDecay, nesterov)
                 parameter.value.scalars.withUnsafeMutableBufferPointer { theta in
                     grad.scalars.withUnsafeBufferPointer { g in
+                        // Element-wise: split across TensorCore's threads, the same numbers on any count.
                         if mu == 0 {
-                            for i in 0..<theta.count { theta[i] -= lr * (g[i] + wd * theta[i]) }
+                            ParallelKernels.forEachRange(theta.count) { r in
+                                for i in r { theta[i] -= lr * (g[i] + wd * theta[i]) }
+                            }
                             return
                         }
                         if v.isEmpty { v = [Float](repeating: 0, count: theta.count) }
                         v.withUnsafeMutableBufferPointer { vel in
-                            for i in 0..<theta.count {
-                                let gi = g[i] + wd * theta[i]
-                                vel[i] = mu * vel[i] + gi
-                                theta[i] -= lr * (nest ? gi + mu * vel[i] : vel[i])
+                            ParallelKernels.forEachRange(theta.count) { r in
+                                for i in r {
+                                    let gi = g[i] + wd * theta[i]
+                                    vel[i] = mu * vel[i] + gi
+                                    theta[i] -= lr * (nest ? gi + mu * vel[i] : vel[i])
+                                }
                             }
                         }
                     }
@@ -213,7 +218,7 @@ public final class Adam: Optimizer {
                     grad.scalars.withUnsafeBufferPointer { g in
                         state.m.withUnsafeMutableBufferPointer { m in
                             state.v.withUnsafeMutableBufferPointer { v in
-                                for i in 0..<n {
+                                ParallelKernels.forEachRange(n, elementsPerItem: 4) { r in for i in r {
                                     var gi = g[i]
                                     if decoupled { theta[i] -= lr * wd * theta[i] } else { gi += wd * theta[i] }
                                     m[i] = b1 * m[i] + (1 - b1) * gi
@@ -221,7 +226,7 @@ public final class Adam: Optimizer {
                                     let mHat = m[i] / c1
                                     let vHat = v[i] / c2
                                     theta[i] -= lr * mHat / (vHat.squareRoot() + eps)
-                                }
+                                } }
                             }
                         }
                     }

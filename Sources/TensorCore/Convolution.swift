@@ -42,7 +42,8 @@ extension Tensor {
         let (oh, ow, s, p) = (g.outHeight, g.outWidth, g.stride, g.padding)
         let (h, w, kh, kw) = (g.height, g.width, g.kernelHeight, g.kernelWidth)
         return uninitializedScalars(g.patchSize * columns) { out in
-            for n in 0..<g.batch {
+            // Each image writes its own block of columns in every row: images split across threads.
+            forEachImageBlock(g) { n in
                 for c in 0..<g.channels {
                     let plane = x + (n * g.channels + c) * h * w
                     for u in 0..<kh {
@@ -83,7 +84,8 @@ extension Tensor {
         image.withUnsafeMutableBufferPointer { buffer in
             guard let img = buffer.baseAddress else { return }
             // Image-major order: one N·C plane stays in cache while every kernel offset adds into it.
-            for n in 0..<g.batch {
+            // Images are disjoint, so they split across threads without changing any sum.
+            forEachImageBlock(g) { n in
                 for c in 0..<g.channels {
                     let plane = img + (n * g.channels + c) * h * w
                     for u in 0..<kh {
@@ -108,6 +110,28 @@ extension Tensor {
             }
         }
         return image
+    }
+
+    /// Calls `body(n)` for every image of the batch, blocks of images in parallel when the
+    /// im2col matrix is large enough to repay waking the pool.
+    static func forEachImageBlock(_ g: ConvGeometry, _ body: (Int) -> Void) {
+        let work = g.patchSize * g.positions * g.batch
+        let threads = ParallelKernels.threadCount
+        guard work >= ParallelKernels.minimumParallelElements, threads > 1, g.batch > 1 else {
+            for n in 0..<g.batch { body(n) }
+            return
+        }
+        let blocks = Swift.min(g.batch, threads * 4)
+        let perBlock = (g.batch + blocks - 1) / blocks
+        ParallelKernels.forEachChunk((g.batch + perBlock - 1) / perBlock) { b in
+            for n in b * perBlock..<Swift.min(g.batch, (b + 1) * perBlock) { body(n) }
+        }
+    }
+
+    /// Calls `body(planes)` over `0..<planes` in blocks, in parallel when `planes × elementsPerPlane`
+    /// is large enough.
+    static func forEachPlaneBlock(_ planes: Int, elementsPerPlane: Int, _ body: (Range<Int>) -> Void) {
+        ParallelKernels.forEachRange(planes, elementsPerItem: elementsPerPlane, body)
     }
 
     /// 2-D cross-correlation (what deep-learning libraries call convolution).
@@ -199,9 +223,11 @@ extension Tensor {
         precondition(source.count == a * b * p, "regroup: \(source.count) elements for \(a)×\(b)×\(p)")
         return source.withUnsafeBufferPointer { s in
             uninitializedScalars(source.count) { o in
-                for i in 0..<a {
-                    for j in 0..<b {
-                        (o + (j * a + i) * p).update(from: s.baseAddress! + (i * b + j) * p, count: p)
+                forEachPlaneBlock(a, elementsPerPlane: b * p) { rows in
+                    for i in rows {
+                        for j in 0..<b {
+                            (o + (j * a + i) * p).update(from: s.baseAddress! + (i * b + j) * p, count: p)
+                        }
                     }
                 }
             }
@@ -226,7 +252,7 @@ extension Tensor {
                     guard let x = xb.baseAddress else { return }
                     if kernel == 2 && s == 2 && p == 0 {
                         // The common 2×2/2 window without padding: four candidates, first wins ties.
-                        for plane in 0..<planes {
+                        forEachPlaneBlock(planes, elementsPerPlane: h * w) { block in for plane in block {
                             let base = plane * h * w
                             for i in 0..<oh {
                                 for j in 0..<ow {
@@ -241,10 +267,10 @@ extension Tensor {
                                     wb[k] = index
                                 }
                             }
-                        }
+                        } }
                         return
                     }
-                    for plane in 0..<planes {
+                    forEachPlaneBlock(planes, elementsPerPlane: h * w) { block in for plane in block {
                         let base = plane * h * w
                         for i in 0..<oh {
                             let rows = rowRanges[i]
@@ -264,7 +290,7 @@ extension Tensor {
                                 wb[k] = bestIndex
                             }
                         }
-                    }
+                    } }
                 }
             }
         }
@@ -279,8 +305,8 @@ extension Tensor {
         let planes = g.batch * g.channels
         let scale = 1 / Float(kernel * kernel)
         var out = [Float](repeating: 0, count: planes * g.positions)
-        input.scalars.withUnsafeBufferPointer { x in
-            for plane in 0..<planes {
+        input.scalars.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { out in
+            forEachPlaneBlock(planes, elementsPerPlane: g.height * g.width) { block in for plane in block {
                 let base = plane * g.height * g.width
                 for i in 0..<g.outHeight {
                     for j in 0..<g.outWidth {
@@ -296,8 +322,8 @@ extension Tensor {
                         out[plane * g.positions + i * g.outWidth + j] = total * scale
                     }
                 }
-            }
-        }
+            } }
+        } }
         return Tensor(shape: [g.batch, g.channels, g.outHeight, g.outWidth], scalars: out)
     }
 
@@ -309,11 +335,13 @@ extension Tensor {
         let planes = g.batch * g.channels
         let scale = 1 / Float(kernel * kernel)
         var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
-        for plane in 0..<planes {
+        // Windows never cross planes: planes split across threads without changing any sum.
+        outputGradient.scalars.withUnsafeBufferPointer { dy in dx.withUnsafeMutableBufferPointer { dx in
+        forEachPlaneBlock(planes, elementsPerPlane: g.height * g.width) { block in for plane in block {
             let base = plane * g.height * g.width
             for i in 0..<g.outHeight {
                 for j in 0..<g.outWidth {
-                    let grad = outputGradient.scalars[plane * g.positions + i * g.outWidth + j] * scale
+                    let grad = dy[plane * g.positions + i * g.outWidth + j] * scale
                     for kh in 0..<kernel {
                         let ih = i * g.stride - g.padding + kh
                         if ih < 0 || ih >= g.height { continue }
@@ -324,7 +352,8 @@ extension Tensor {
                     }
                 }
             }
-        }
+        } }
+        } }
         return Tensor(shape: inputShape, scalars: dx)
     }
 }

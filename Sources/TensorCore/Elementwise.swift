@@ -82,7 +82,7 @@ extension Tensor {
             let out = a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
                     uninitializedScalars(pa.count) { po in
-                        for i in 0..<pa.count { po[i] = f(pa[i], pb[i]) }
+                        ParallelKernels.forEachRange(pa.count) { r in for i in r { po[i] = f(pa[i], pb[i]) } }
                     }
                 }
             }
@@ -93,14 +93,14 @@ extension Tensor {
         if b.count == 1 && a.count == count {
             let s = b.scalars[0]
             let out = a.scalars.withUnsafeBufferPointer { pa in
-                uninitializedScalars(count) { po in for i in 0..<count { po[i] = f(pa[i], s) } }
+                uninitializedScalars(count) { po in ParallelKernels.forEachRange(count) { r in for i in r { po[i] = f(pa[i], s) } } }
             }
             return Tensor(shape: shape, scalars: out)
         }
         if a.count == 1 && b.count == count {
             let s = a.scalars[0]
             let out = b.scalars.withUnsafeBufferPointer { pb in
-                uninitializedScalars(count) { po in for i in 0..<count { po[i] = f(s, pb[i]) } }
+                uninitializedScalars(count) { po in ParallelKernels.forEachRange(count) { r in for i in r { po[i] = f(s, pb[i]) } } }
             }
             return Tensor(shape: shape, scalars: out)
         }
@@ -109,12 +109,14 @@ extension Tensor {
             let out = a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
                     uninitializedScalars(count) { po in
-                        var base = 0
-                        for _ in 0..<outer {
-                            for m in 0..<middle {
-                                let bv = pb[m]
-                                for i in 0..<inner { po[base + i] = f(pa[base + i], bv) }
-                                base += inner
+                        ParallelKernels.forEachRange(outer, elementsPerItem: middle * inner) { rows in
+                            var base = rows.lowerBound * middle * inner
+                            for _ in rows {
+                                for m in 0..<middle {
+                                    let bv = pb[m]
+                                    for i in 0..<inner { po[base + i] = f(pa[base + i], bv) }
+                                    base += inner
+                                }
                             }
                         }
                     }
@@ -126,12 +128,14 @@ extension Tensor {
             let out = a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
                     uninitializedScalars(count) { po in
-                        var base = 0
-                        for _ in 0..<outer {
-                            for m in 0..<middle {
-                                let av = pa[m]
-                                for i in 0..<inner { po[base + i] = f(av, pb[base + i]) }
-                                base += inner
+                        ParallelKernels.forEachRange(outer, elementsPerItem: middle * inner) { rows in
+                            var base = rows.lowerBound * middle * inner
+                            for _ in rows {
+                                for m in 0..<middle {
+                                    let av = pa[m]
+                                    for i in 0..<inner { po[base + i] = f(av, pb[base + i]) }
+                                    base += inner
+                                }
                             }
                         }
                     }
@@ -183,7 +187,7 @@ extension Tensor {
     public func map(_ f: (Float) -> Float) -> Tensor {
         let out = scalars.withUnsafeBufferPointer { p in
             Tensor.uninitializedScalars(p.count) { o in
-                for i in 0..<p.count { o[i] = f(p[i]) }
+                ParallelKernels.forEachRange(p.count) { r in for i in r { o[i] = f(p[i]) } }
             }
         }
         return Tensor(shape: shape, scalars: out)
@@ -203,18 +207,20 @@ extension Tensor {
             var out = [Float](repeating: 0, count: targetCount)
             scalars.withUnsafeBufferPointer { p in
                 out.withUnsafeMutableBufferPointer { o in
-                    var base = 0
-                    for _ in 0..<outer {
-                        if inner == 1 {
-                            for m in 0..<middle { o[m] += p[base + m] }
-                            base += middle
-                            continue
-                        }
-                        for m in 0..<middle {
-                            var total: Float = 0
-                            for i in 0..<inner { total += p[base + i] }
-                            o[m] += total
-                            base += inner
+                    // Each output element m adds its terms in the same order whichever thread owns
+                    // it: the outputs split across threads, the sums do not.
+                    ParallelKernels.forEachRange(middle, elementsPerItem: outer * inner) { ms in
+                        for row in 0..<outer {
+                            let base = row * middle * inner
+                            if inner == 1 {
+                                for m in ms { o[m] += p[base + m] }
+                                continue
+                            }
+                            for m in ms {
+                                var total: Float = 0
+                                for i in 0..<inner { total += p[base + m * inner + i] }
+                                o[m] += total
+                            }
                         }
                     }
                 }
@@ -265,7 +271,7 @@ extension Tensor {
         if a.shape == b.shape {
             a.scalars.withUnsafeMutableBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
-                    for i in 0..<pa.count { pa[i] += pb[i] }
+                    ParallelKernels.forEachRange(pa.count) { r in for i in r { pa[i] += pb[i] } }
                 }
             }
         } else {

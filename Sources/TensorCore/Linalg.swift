@@ -62,18 +62,20 @@ extension Tensor {
     }
 
     /// How a product is split: along C's longer side (rows when m ≥ n), into `count` panels of
-    /// `size` rows or columns (a multiple of 16, OpenBLAS's widest micro-tile). A function of the
-    /// shape and the thread budget only; each element of C is computed by one call over the full
-    /// k either way, so a split changes no sum's order (OpenBLAS may still pick another kernel
-    /// for a smaller panel: KernelTests checks that the products used here are unchanged).
+    /// `size` rows or columns (a multiple of 16, OpenBLAS's widest micro-tile), a power of two of
+    /// at most 16 panels of at least `minimumPanelMultiplyAdds` each. The split depends on the shape
+    /// only, never on the thread count: OpenBLAS picks its kernels by the size of each call (on
+    /// AVX-512 cores "small" and "direct" kernels below about 7.3 M multiply-adds, and its Haswell
+    /// kernels round differently for different panel widths), so a split chosen by thread count
+    /// would make a product's last bits, and a training run's numbers, depend on `--threads` and
+    /// on `compare --jobs`. The threads only decide who computes which panel.
     static func productPanels(m: Int, n: Int, k: Int) -> (count: Int, size: Int, splitsRows: Bool) {
-        let threads = ParallelKernels.threadCount
         let splitsRows = m >= n
         let side = splitsRows ? m : n
-        guard threads > 1, m * n * k >= ParallelKernels.minimumParallelMultiplyAdds, side >= 32 else {
-            return (1, side, splitsRows)
-        }
-        let count = Swift.min(threads, side / 16)
+        let limit = Swift.min(16, side / 16, m * n * k / ParallelKernels.minimumPanelMultiplyAdds)
+        guard limit >= 2 else { return (1, side, splitsRows) }
+        var count = 1
+        while count * 2 <= limit { count *= 2 }
         let size = ((side + count - 1) / count + 15) / 16 * 16
         return ((side + size - 1) / size, size, splitsRows)
     }

@@ -18,8 +18,8 @@ import Foundation
 ///
 /// Results do not depend on the thread count: element-wise kernels write each element once,
 /// reductions use a chunking fixed by the tensor's size (`ParallelKernels.reductionChunk`) and
-/// combine the chunks in order, and a product is split into panels whose boundaries depend only
-/// on its shape.
+/// combine the chunks in order, and a product is split into panels chosen by its shape alone
+/// (`Tensor.productPanels`); ParallelKernelTests checks all of it bit for bit.
 public enum ParallelKernels {
     /// Element counts below this run serially: waking a worker costs a few microseconds, which a
     /// loop over fewer elements does not repay.
@@ -29,8 +29,8 @@ public enum ParallelKernels {
     /// Elements per partial sum of a full reduction (fixed, so sums do not depend on the thread
     /// count; tensors up to this size are summed in one running total, as before).
     public static let reductionChunk = 1 << 16
-    /// Multiply-adds below which a product is one OpenBLAS call.
-    public static let minimumParallelMultiplyAdds = 1 << 21
+    /// The fewest multiply-adds of one panel of a split product (see `Tensor.productPanels`).
+    public static let minimumPanelMultiplyAdds = 1 << 23
 
     /// The threads DAKit's kernels and products use (the caller included).
     public static var threadCount: Int { KernelPool.current.threadCount }
@@ -38,22 +38,32 @@ public enum ParallelKernels {
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, spread over the pool's threads; returns
     /// when all are done. Runs serially with one thread, for a single chunk, or when called from
     /// inside another parallel region. `body` must write disjoint memory for different chunks.
+    @inlinable
     public static func forEachChunk(_ chunks: Int, _ body: (Int) -> Void) {
         if chunks <= 0 { return }
         if chunks == 1 {
             body(0)
             return
         }
+        runChunks(chunks, body)
+    }
+
+    @usableFromInline
+    static func runChunks(_ chunks: Int, _ body: (Int) -> Void) {
         KernelPool.current.run(chunks, body)
     }
 
-    /// Calls `body(range)` over `0..<count` in ranges of `grain` elements, in parallel when
-    /// `count` reaches `minimumParallelElements`.
-    public static func forEachRange(_ count: Int, grain: Int = elementChunk, _ body: (Range<Int>) -> Void) {
-        if count < minimumParallelElements || KernelPool.current.threadCount == 1 {
-            if count > 0 { body(0..<count) }
+    /// Calls `body(range)` over `0..<count` items of `elementsPerItem` elements each, in ranges of
+    /// about `elementChunk` elements, in parallel when all items together reach
+    /// `minimumParallelElements`. `body` must write disjoint memory for different items.
+    @inlinable
+    public static func forEachRange(_ count: Int, elementsPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        if count < 2 || count * elementsPerItem < minimumParallelElements {
+            body(0..<count)
             return
         }
+        let grain = Swift.max(1, elementChunk / Swift.max(1, elementsPerItem))
         let chunks = (count + grain - 1) / grain
         forEachChunk(chunks) { c in body(c * grain..<Swift.min(count, (c + 1) * grain)) }
     }
@@ -123,7 +133,8 @@ final class KernelPool: @unchecked Sendable {
         // One thread for OpenBLAS: the products are split by TensorCore (see ParallelKernels).
         openblas_set_num_threads(1)
         for _ in 1..<self.threadCount {
-            let thread = Thread { [unowned(unsafe) self] in self.workerLoop() }
+            // The worker holds the pool until it exits (a replaced pool goes when its workers do).
+            let thread = Thread { self.workerLoop() }
             thread.stackSize = 1 << 20
             thread.start()
         }
@@ -140,15 +151,12 @@ final class KernelPool: @unchecked Sendable {
     }
 
     private func workerLoop() {
-        // Keeps the pool alive while the worker runs (a replaced pool is released by its last worker).
-        let retained = Unmanaged.passRetained(self)
         var seen = 0
         while true {
             pthread_mutex_lock(&mutex)
             while generation == seen && !stopping { pthread_cond_wait(&wake, &mutex) }
             if stopping {
                 pthread_mutex_unlock(&mutex)
-                retained.release()
                 return
             }
             seen = generation

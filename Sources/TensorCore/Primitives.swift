@@ -323,7 +323,14 @@ extension Variable {
             dx.withUnsafeMutableBufferPointer { d in
                 g.scalars.withUnsafeBufferPointer { gb in
                     winners.withUnsafeBufferPointer { wb in
-                        for o in 0..<wb.count where wb[o] >= 0 { d[wb[o]] += gb[o] }
+                        // A window's winner lies in its own N·C plane: planes split across threads
+                        // without changing any sum.
+                        let positions = y.shape[2] * y.shape[3]
+                        Tensor.forEachPlaneBlock(shape[0] * shape[1], elementsPerPlane: positions) { planes in
+                            for o in planes.lowerBound * positions..<planes.upperBound * positions where wb[o] >= 0 {
+                                d[wb[o]] += gb[o]
+                            }
+                        }
                     }
                 }
             }

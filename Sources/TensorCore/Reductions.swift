@@ -21,10 +21,15 @@ extension Tensor {
         var out = [Float](repeating: initial, count: outer * inner)
         scalars.withUnsafeBufferPointer { p in
             out.withUnsafeMutableBufferPointer { o in
-                for i in 0..<outer {
-                    for k in 0..<length {
-                        let base = (i * length + k) * inner
-                        for j in 0..<inner { o[i * inner + j] = combine(o[i * inner + j], p[base + j]) }
+                // Outputs split across threads; each combines its terms in the serial order.
+                let byRows = outer >= inner
+                ParallelKernels.forEachRange(byRows ? outer : inner, elementsPerItem: length * (byRows ? inner : outer)) { part in
+                    let (rows, columns) = byRows ? (part, 0..<inner) : (0..<outer, part)
+                    for i in rows {
+                        for k in 0..<length {
+                            let base = (i * length + k) * inner
+                            for j in columns { o[i * inner + j] = combine(o[i * inner + j], p[base + j]) }
+                        }
                     }
                 }
             }
@@ -40,10 +45,29 @@ extension Tensor {
         return reshaped(kept)
     }
 
-    /// Sum of all elements.
+    /// Sum of all elements: one running total per chunk of `ParallelKernels.reductionChunk`
+    /// elements, the chunks' totals then added in order — the same number on any thread count
+    /// (a tensor of up to one chunk is one running total).
     public func sum() -> Float {
+        let chunk = ParallelKernels.reductionChunk
+        let chunks = (count + chunk - 1) / chunk
+        if chunks <= 1 {
+            var total: Float = 0
+            scalars.withUnsafeBufferPointer { p in for v in p { total += v } }
+            return total
+        }
+        var partials = [Float](repeating: 0, count: chunks)
+        scalars.withUnsafeBufferPointer { p in
+            partials.withUnsafeMutableBufferPointer { partial in
+                ParallelKernels.forEachChunk(chunks) { c in
+                    var total: Float = 0
+                    for i in c * chunk..<Swift.min(p.count, (c + 1) * chunk) { total += p[i] }
+                    partial[c] = total
+                }
+            }
+        }
         var total: Float = 0
-        scalars.withUnsafeBufferPointer { p in for v in p { total += v } }
+        for v in partials { total += v }
         return total
     }
 
@@ -133,7 +157,7 @@ extension Tensor {
             var out = [Float](repeating: 0, count: count)
             scalars.withUnsafeBufferPointer { p in
                 out.withUnsafeMutableBufferPointer { o in
-                    for r in 0..<rows {
+                    ParallelKernels.forEachRange(rows, elementsPerItem: length * 8) { block in for r in block {
                         let base = r * length
                         var m = -Float.infinity
                         for j in 0..<length { m = Swift.max(m, p[base + j]) }
@@ -143,7 +167,7 @@ extension Tensor {
                         // (x − m) − log s rather than x − (m + log s): exact where x ≈ m even when |m| is large.
                         let logS = Foundation.log(s)
                         for j in 0..<length { o[base + j] = (p[base + j] - m) - logS }
-                    }
+                    } }
                 }
             }
             return Tensor(shape: shape, scalars: out)
