@@ -23,10 +23,15 @@ struct RunCommand: ParsableCommand {
     var overrides: [String] = []
     @Flag(help: "Only validate the recipe (and build its data, model and strategies); do not train.") var check = false
     @Flag(help: "Continue at the step where the run in the output folder stopped (weights, optimizer state, schedules, batch order).") var resume = false
+    @Option(help: "Threads for matrix products and DAKit's kernels (default: every core; compare --jobs N gives each run cores/N).") var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
+    }
 
     func run() throws {
         let code = RunTool.main(
-            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume),
+            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume, threads: threads ?? 0),
             registry: CommandLineContext.current.registry)
         if code != 0 { throw ExitCode(code) }
     }

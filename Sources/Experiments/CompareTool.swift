@@ -1,6 +1,7 @@
 import Adaptation
 import Dispatch
 import Foundation
+import TensorCore
 
 /// Options of `dakit compare`.
 public struct CompareToolOptions: Sendable {
@@ -395,7 +396,8 @@ public enum CompareTool {
     }
 
     /// The `dakit run` process of `job`, its output appended to the job's `log.txt` (not started).
-    static func makeProcess(_ job: ComparisonJob, executable: String, resume: Bool) throws -> Process {
+    /// `threads`: the run's `--threads` (0: none passed, the run takes every core).
+    static func makeProcess(_ job: ComparisonJob, executable: String, resume: Bool, threads: Int = 0) throws -> Process {
         let folder = URL(fileURLWithPath: job.output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let logURL = folder.appendingPathComponent("log.txt")
@@ -406,7 +408,7 @@ public enum CompareTool {
         _ = try? log.seekToEnd()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = job.arguments + (resume ? ["--resume"] : [])
+        process.arguments = job.arguments + (resume ? ["--resume"] : []) + (threads > 0 ? ["--threads", String(threads)] : [])
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -433,7 +435,11 @@ public enum CompareTool {
         }
         let total = jobs.count
         let clock = ContinuousClock()
-        DispatchQueue.concurrentPerform(iterations: min(parallel, max(total, 1))) { _ in
+        // The thread budget: `parallel` runs at a time share the cores, each with cores/parallel
+        // threads for its products and kernels (rather than each starting a thread per core).
+        let runsAtOnce = min(parallel, max(total, 1))
+        let threadsPerRun = max(1, ParallelKernels.availableCores / runsAtOnce)
+        DispatchQueue.concurrentPerform(iterations: runsAtOnce) { _ in
             while true {
                 shared.lock.lock()
                 let index = shared.next
@@ -461,7 +467,7 @@ public enum CompareTool {
                 let started = clock.now
                 var status: Int32 = -1
                 do {
-                    let process = try makeProcess(job, executable: executable, resume: mode.resume)
+                    let process = try makeProcess(job, executable: executable, resume: mode.resume, threads: threadsPerRun)
                     shared.lock.lock()
                     defer { shared.lock.unlock() }
                     guard !(interrupt?.isRaised ?? false) else { return }

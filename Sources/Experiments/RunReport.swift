@@ -1,5 +1,6 @@
 import Adaptation
 import Foundation
+import TensorCore
 
 /// Divergences between source and target representations.
 public struct DivergenceValues: Sendable, Codable, Equatable {
@@ -84,14 +85,17 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var wallSeconds: Double
     public var trainSeconds: Double
     public var resolvedRecipe: JSONValue
+    /// Threads the run's products and kernels used (`dakit run --threads`; nil in older reports).
+    public var threads: Int?
 
     public init(
         dakitVersion: String, recipe: String, recipeName: String, recipeHash: String, task: String, strategy: String, seed: UInt64,
         overrides: [String], status: String, error: String?, sourceAccuracy: Double, targetAccuracy: Double?, sourceMacroF1: Double,
         targetMacroF1: Double?, source: ClassificationReport, target: ClassificationReport?, sourceOnlyTargetAccuracy: Double?,
         epochs: [EpochMetrics], steps: Int, divergences: DivergenceReport?, selection: SelectionScores, dataset: DatasetSummary,
-        wallSeconds: Double, trainSeconds: Double, resolvedRecipe: JSONValue
+        wallSeconds: Double, trainSeconds: Double, resolvedRecipe: JSONValue, threads: Int? = ParallelKernels.threadCount
     ) {
+        self.threads = threads
         self.dakitVersion = dakitVersion
         self.recipe = recipe
         self.recipeName = recipeName

@@ -1,6 +1,7 @@
 import Adaptation
 import Dispatch
 import Foundation
+import TensorCore
 
 #if canImport(Glibc)
 import Glibc
@@ -29,8 +30,14 @@ public struct RunToolOptions: Sendable {
     public var resume: Bool
     /// nil: decide by `isatty(stdout)`.
     public var interactive: Bool?
+    /// Threads for matrix products and DAKit's kernels; 0: every available core.
+    public var threads: Int
 
-    public init(recipe: String, seed: UInt64? = nil, output: String? = nil, overrides: [String] = [], checkOnly: Bool = false, resume: Bool = false, interactive: Bool? = nil) {
+    public init(
+        recipe: String, seed: UInt64? = nil, output: String? = nil, overrides: [String] = [], checkOnly: Bool = false, resume: Bool = false,
+        interactive: Bool? = nil, threads: Int = 0
+    ) {
+        self.threads = threads
         self.recipe = recipe
         self.seed = seed
         self.output = output
@@ -91,6 +98,7 @@ func printError(_ message: String) {
 /// `dakit run`: validate a recipe, train every requested seed, write reports. Returns the exit code.
 public enum RunTool {
     public static func main(_ options: RunToolOptions, registry: StrategyRegistry) -> Int32 {
+        if options.threads > 0 { setThreadCount(options.threads) }
         let recipe: Recipe
         do {
             recipe = try Recipe.load(URL(fileURLWithPath: options.recipe), overrides: options.overrides, registry: registry, displayName: options.recipe)
