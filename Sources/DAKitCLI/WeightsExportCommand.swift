@@ -36,7 +36,7 @@ struct WeightsExport: ParsableCommand {
             let url = URL(fileURLWithPath: output)
             switch to {
             case .pytorch:
-                try PyTorchWeights.export(model.state, to: url)
+                try PyTorchWeights.export(model.state, to: url, metadata: trained.info.metadata)
                 print("wrote \(output): PyTorch state dict, \(model.state.count) tensors")
             case .keras:
                 var roots: [(prefix: String, layer: any Layer)] = [("features", model.featureExtractor)]

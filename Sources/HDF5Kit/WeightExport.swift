@@ -9,8 +9,9 @@ extension PyTorchWeights {
     /// (state-dict order). Linear and Conv2d weights keep DAKit's layout (out×in, O×C×KH×KW);
     /// BatchNorm `gamma`/`beta` become `weight`/`bias`, its running statistics keep their names, and
     /// `num_batches_tracked` (int64 scalar 0) is added so that `load_state_dict(strict=True)` accepts
-    /// the file. Written atomically.
-    public static func export(_ state: [NamedParameter], to url: URL) throws {
+    /// the file. `metadata` adds root string attributes (`dakit weights export` records the model's
+    /// description there, for Datasets/check_pytorch_export.py). Written atomically.
+    public static func export(_ state: [NamedParameter], to url: URL, metadata: [String: String] = [:]) throws {
         var keys: [String] = []
         var values: [(key: String, value: Tensor)] = []
         let batchNormPrefixes = Set(state.map(\.path).filter { $0.hasSuffix(".gamma") }.map { String($0.dropLast("gamma".count)) })
@@ -41,6 +42,9 @@ extension PyTorchWeights {
             try root.setAttribute("format", .string("pytorch-state-dict"))
             try root.setAttribute("keys", .strings(keys))
             try root.setAttribute("dakit_version", .string(DAKitVersion.string))
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !["format", "keys", "dakit_version"].contains(key) {
+                try root.setAttribute(key, .string(value))
+            }
         }
     }
 }

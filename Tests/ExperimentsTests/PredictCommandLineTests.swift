@@ -105,6 +105,9 @@ final class PredictCommandLineTests: XCTestCase {
         // weights export → weights import gives the checkpoint's model weights back.
         let exported = try dakit(["weights", "export", "run/checkpoint.h5", "--to", "pytorch", "-o", "model.pt.h5"])
         XCTAssertEqual(exported.status, 0, exported.stderr)
+        let exportedRoot = try HDF5File(reading: directory.appendingPathComponent("model.pt.h5")).root
+        XCTAssertEqual(try exportedRoot.attribute("input_shape").text, "[2]", "the model's description travels with the export")
+        XCTAssertTrue(try exportedRoot.attribute("model_spec").text.contains("\"hidden\":[8]"))
         let imported = try dakit([
             "weights", "import", "--from", "pytorch", "model.pt.h5", "--arch", "mlp", "--hidden", "8", "--input-shape", "2", "--classes", "2", "-o", "back.h5",
         ])
