@@ -294,6 +294,7 @@ public struct Runner {
             let gain = r.targetAccuracy.map { String(format: "%+.1f points", ($0 - base) * 100) } ?? "—"
             lines.append("  source-only baseline, target: \(pct(base))  → gain \(gain)")
         }
+        lines += perClassLines(r)
         if let d = r.divergences {
             lines.append("")
             lines.append("  divergence   input    before   after  (features, \(d.samples) samples per domain)")
@@ -309,6 +310,33 @@ public struct Runner {
         lines.append(String(format: "  %d epochs, %d steps, %.1f s (training %.1f s)", r.epochs.count, r.steps, r.wallSeconds, r.trainSeconds))
         if let error = r.error { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Runner {
+    /// Classes listed per class in the summary; more are left to report.json.
+    static let summaryClassLimit = 30
+
+    /// Per-class accuracy (recall) and F1 on the source and target evaluation splits, under the
+    /// class names: a class the model fails shows here even when the overall accuracy hides it.
+    static func perClassLines(_ r: RunReport) -> [String] {
+        let names = r.dataset.classNames
+        guard names.count == r.source.perClassF1.count else { return [] }
+        let width = max(5, names.prefix(summaryClassLimit).map(\.count).max() ?? 5)
+        func pct(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
+        func num(_ v: Double) -> String { String(format: "%.4f", v) }
+        var lines = ["", "  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + "   source acc  source F1"
+            + (r.target != nil ? "   target acc  target F1" : "")]
+        for (c, name) in names.enumerated().prefix(summaryClassLimit) {
+            var line = "  " + name.padding(toLength: width, withPad: " ", startingAt: 0)
+                + pct(r.source.perClassAccuracy[c]).leftPadded(13) + num(r.source.perClassF1[c]).leftPadded(11)
+            if let target = r.target, c < target.perClassF1.count {
+                line += pct(target.perClassAccuracy[c]).leftPadded(13) + num(target.perClassF1[c]).leftPadded(11)
+            }
+            lines.append(line)
+        }
+        if names.count > summaryClassLimit { lines.append("  … \(names.count - summaryClassLimit) more classes in report.json") }
+        return lines
     }
 }
 

@@ -155,6 +155,19 @@ final class PredictionTests: XCTestCase {
         let sourceEvaluation = try trained.evaluate(try PredictionInputs.read(data, split: report.dataset.sourceEvaluation))
         XCTAssertEqual(sourceEvaluation.report.accuracy, report.sourceAccuracy, "\(report.dataset.sourceEvaluation)")
 
+        // summary.txt: per class, under its name, the report's per-class accuracy and F1.
+        let summary = try String(contentsOf: folder.appendingPathComponent("summary.txt"), encoding: .utf8)
+        let target = try XCTUnwrap(report.target)
+        for (c, name) in report.dataset.classNames.enumerated() {
+            let line = try XCTUnwrap(summary.split(separator: "\n").first { $0.hasPrefix("  \(name)") }, summary)
+            let cells = line.dropFirst(2 + name.count).split(separator: " ").map(String.init)
+            XCTAssertEqual(cells, [
+                String(format: "%.1f%%", report.source.perClassAccuracy[c] * 100), String(format: "%.4f", report.source.perClassF1[c]),
+                String(format: "%.1f%%", target.perClassAccuracy[c] * 100), String(format: "%.4f", target.perClassF1[c]),
+            ], String(line))
+        }
+        XCTAssertTrue(summary.contains("source acc  source F1   target acc  target F1"), summary)
+
         // metrics.csv: header, one row per evaluated epoch, the report's numbers.
         let lines = try String(contentsOf: folder.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
         let header = lines[0].split(separator: ",").map(String.init)
