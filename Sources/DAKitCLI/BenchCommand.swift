@@ -78,7 +78,7 @@ struct BenchCase: Sendable {
     let run: @Sendable (BenchSettings) throws -> BenchResult
 
     /// Every case `dakit bench` knows, in the order they run.
-    static let all: [BenchCase] = [sgemm1024, sgemm1024Direct, mlp, cnnLeNet, hdf5Read64M, hdf5Stream1G, trainStream2G]
+    static let all: [BenchCase] = [sgemm1024, sgemm1024Direct, mlp, cnnLeNet, hdf5Read64M, hdf5Stream1G, trainStream2G] + threadCases
 
     // MARK: Cases
 
@@ -183,7 +183,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("case"), help: "Run only this case (repeatable). Default: all cases.")
     var cases: [String] = []
 
-    @Option(help: "OpenBLAS threads (0 keeps OpenBLAS's default).")
+    @Option(help: "Threads for products and DAKit's kernels (0: every core; OpenBLAS itself runs one per panel).")
     var threads: Int = 0
 
     @Option(help: "Untimed steps before timing.")
@@ -215,6 +215,8 @@ struct BenchCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) bench: this is a debug build; build with -c release for meaningful numbers\n".utf8))
         #endif
         setBLASThreadCount(threads)
+        // Which kernels and how many threads: numbers from different settings do not compare.
+        FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) bench: \(threadCount()) threads, OpenBLAS kernels \(blasCoreName())\n".utf8))
         let settings = BenchSettings(warmup: warmup, iterations: iterations)
         let selected = cases.isEmpty ? BenchCase.all : BenchCase.all.filter { cases.contains($0.name) }
         for benchCase in selected {

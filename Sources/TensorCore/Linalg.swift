@@ -63,7 +63,7 @@ extension Tensor {
 
     /// How a product is split: along C's longer side (rows when m ≥ n), into `count` panels of
     /// `size` rows or columns (a multiple of 16, OpenBLAS's widest micro-tile), a power of two of
-    /// at most 16 panels of at least `minimumPanelMultiplyAdds` each. The split depends on the shape
+    /// at most 8 panels of at least 128 rows (columns) and `minimumPanelMultiplyAdds` each. The split depends on the shape
     /// only, never on the thread count: OpenBLAS picks its kernels by the size of each call (on
     /// AVX-512 cores "small" and "direct" kernels below about 7.3 M multiply-adds, and its Haswell
     /// kernels round differently for different panel widths), so a split chosen by thread count
@@ -72,7 +72,9 @@ extension Tensor {
     static func productPanels(m: Int, n: Int, k: Int) -> (count: Int, size: Int, splitsRows: Bool) {
         let splitsRows = m >= n
         let side = splitsRows ? m : n
-        let limit = Swift.min(16, side / 16, m * n * k / ParallelKernels.minimumPanelMultiplyAdds)
+        // Few, wide panels: each call packs the whole other operand again (measured on one thread:
+        // 16 panels of a 1024³ product cost 30 %, 4 panels of the MLP's 256×784×256 25 %).
+        let limit = Swift.min(8, side / 128, m * n * k / ParallelKernels.minimumPanelMultiplyAdds)
         guard limit >= 2 else { return (1, side, splitsRows) }
         var count = 1
         while count * 2 <= limit { count *= 2 }
