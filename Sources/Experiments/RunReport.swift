@@ -159,7 +159,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         case sourceMacroF1 = "source_macro_f1", targetMacroF1 = "target_macro_f1", source, target
         case sourceOnlyTargetAccuracy = "source_only_target_accuracy"
         case epochs, steps, divergences, selection, dataset
-        case wallSeconds = "wall_seconds", trainSeconds = "train_seconds", resolvedRecipe = "resolved_recipe"
+        case wallSeconds = "wall_seconds", trainSeconds = "train_seconds", resolvedRecipe = "resolved_recipe", threads
     }
 
     /// Pretty JSON with sorted keys.
