@@ -6,7 +6,7 @@ domain, target rotated by 35°, a 2-15-2 ReLU MLP, SGD (lr 0.05, momentum 0.9), 
 seeds 0..4, one method per DAKit strategy where skada has one (the others are listed as skipped).
 Prints one JSON line per method (wall seconds for all seeds, mean target accuracy) and a total.
 
-    pip install skada            # only here: the Swift build and tests never need Python
+    pip install skada skorch     # only here: the Swift build and tests never need Python
     python3 Benchmarks/skada_moons.py --seeds 5 --threads 1
 """
 import argparse
@@ -53,7 +53,7 @@ def main():
 
     # DAKit strategy → skada.deep method (None: skada has no counterpart).
     methods = {
-        "sourceOnly": "SourceOnly", "targetOnly": "TargetOnly", "dann": "DANN", "coral": "DeepCORAL", "dan": "DAN",
+        "sourceOnly": "SourceOnly", "targetOnly": "TargetOnly", "dann": "DANN", "coral": "DeepCoral", "dan": "DAN",
         "ddc": "DAN", "mmd": "DAN", "entropyMinimization": "MCC", "domainConfusion": None, "selfTraining": None,
         "mmd+selfTraining": None,
     }
@@ -78,6 +78,8 @@ def main():
                 optimizer=torch.optim.SGD, lr=0.05, optimizer__momentum=0.9, verbose=0)
             if method in ("SourceOnly", "TargetOnly"):
                 kwargs.pop("layer_name")
+            if method == "DANN":
+                kwargs["num_features"] = 15
             if method == "TargetOnly":
                 y = np.concatenate([-np.ones_like(ys), yt])
             model = cls(**kwargs)
