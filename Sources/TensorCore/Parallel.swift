@@ -21,11 +21,12 @@ import Foundation
 /// combine the chunks in order, and a product is split into panels chosen by its shape alone
 /// (`Tensor.productPanels`); ParallelKernelTests checks all of it bit for bit.
 public enum ParallelKernels {
-    /// Element counts below this run serially: waking a worker costs a few microseconds, which a
-    /// loop over fewer elements does not repay.
-    public static let minimumParallelElements = 1 << 15
+    /// Element counts below this run serially. A parallel region costs a futex wake-up and a wait
+    /// on each side (measured: at 2^15 the MLP step spent 40 % of its CPU time in the kernel), which
+    /// a loop over fewer elements does not repay.
+    public static let minimumParallelElements = 1 << 17
     /// Elements per chunk handed to a thread by element-wise kernels.
-    public static let elementChunk = 1 << 14
+    public static let elementChunk = 1 << 15
     /// Elements per partial sum of a full reduction (fixed, so sums do not depend on the thread
     /// count; tensors up to this size are summed in one running total, as before).
     public static let reductionChunk = 1 << 16
@@ -132,12 +133,25 @@ final class KernelPool: @unchecked Sendable {
         pthread_cond_init(&finished, nil)
         // One thread for OpenBLAS: the products are split by TensorCore (see ParallelKernels).
         openblas_set_num_threads(1)
+        KernelPool.stopOpenBLASWorkers()
         for _ in 1..<self.threadCount {
             // The worker holds the pool until it exits (a replaced pool goes when its workers do).
             let thread = Thread { self.workerLoop() }
             thread.stackSize = 1 << 20
             thread.start()
         }
+    }
+
+    /// Ends the workers OpenBLAS started when it loaded. With one thread OpenBLAS never hands them
+    /// work, but each spins on `sched_yield` for about 2^28 cycles (0.1 s here) before it sleeps:
+    /// the first tenth of a second of every process (the whole of a short benchmark case) ran
+    /// beside a spinning thread. `blas_thread_shutdown_` is OpenBLAS's own (its fork handler uses
+    /// it; a later multi-threaded call would start them again); looked up by name so that another
+    /// BLAS without it is left alone.
+    private static func stopOpenBLASWorkers() {
+        typealias Shutdown = @convention(c) () -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") else { return }
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
     }
 
     /// Lets the workers exit once idle (a replaced pool).
