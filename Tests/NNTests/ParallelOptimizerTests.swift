@@ -13,7 +13,7 @@ final class ParallelOptimizerTests: XCTestCase {
     private func steps(threads: Int, _ makeOptimizer: () -> any Optimizer) -> [UInt32] {
         setThreadCount(threads)
         var rng = SeededGenerator(seed: 11)
-        let parameter = Parameter(Tensor.normal([70_001], rng: &rng))
+        let parameter = Parameter(Tensor.normal([150_001], rng: &rng))
         let optimizer = makeOptimizer()
         for _ in 0..<3 {
             let (_, grads) = valueWithGradients { (Variable(parameter) * Variable(parameter)).sum() }

@@ -4,7 +4,8 @@ import XCTest
 
 /// The kernels split across TensorCore's pool give exactly (bit for bit) what they give on one
 /// thread, on odd sizes above the parallel threshold, so a recipe and seed give the same numbers
-/// on any core count.
+/// on any core count. Sizes are above `ParallelKernels.minimumParallelElements` (checked), so the
+/// parallel paths run.
 final class ParallelKernelTests: XCTestCase {
     private var rng = SeededGenerator(seed: 7)
 
@@ -34,6 +35,12 @@ final class ParallelKernelTests: XCTestCase {
         }
     }
 
+    func testShapesHereAreAboveTheParallelThreshold() {
+        XCTAssertLessThanOrEqual(ParallelKernels.minimumParallelElements, 131 * 1_031)
+        XCTAssertLessThanOrEqual(ParallelKernels.minimumParallelElements, 19 * 7 * 33 * 31)
+        XCTAssertLessThanOrEqual(ParallelKernels.minimumParallelElements, 27 * 41 * 17 * 18)
+    }
+
     func testPoolRunsEveryChunkOnceAndNestedCallsRunSerially() {
         setThreadCount(3)
         var hits = [Int](repeating: 0, count: 1001)
@@ -49,7 +56,7 @@ final class ParallelKernelTests: XCTestCase {
 
     func testConcurrentCallersFromSeveralThreadsGetCorrectResults() {
         setThreadCount(2)
-        let x = Tensor.normal([70_001], rng: &rng)
+        let x = Tensor.normal([150_001], rng: &rng)
         let expected = x.map { $0 * 2 + 1 }
         nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 8)
         defer { results.deallocate() }
@@ -58,10 +65,10 @@ final class ParallelKernelTests: XCTestCase {
     }
 
     func testElementwiseAndBroadcastKernels() {
-        let a = Tensor.normal([37, 1_031], rng: &rng)
-        let b = Tensor.normal([37, 1_031], rng: &rng)
+        let a = Tensor.normal([131, 1_031], rng: &rng)
+        let b = Tensor.normal([131, 1_031], rng: &rng)
         let row = Tensor.normal([1_031], rng: &rng)
-        let image = Tensor.normal([9, 7, 23, 29], rng: &rng)
+        let image = Tensor.normal([19, 7, 33, 31], rng: &rng)
         let channel = Tensor.normal([1, 7, 1, 1], rng: &rng)
         assertSameOnAnyThreadCount("element-wise") {
             var sum = a
@@ -74,9 +81,9 @@ final class ParallelKernelTests: XCTestCase {
     }
 
     func testReductionsKeepTheirOrder() {
-        let a = Tensor.normal([37, 1_031], rng: &rng)
-        let tall = Tensor.normal([40_009, 3], rng: &rng)
-        let image = Tensor.normal([9, 7, 23, 29], rng: &rng)
+        let a = Tensor.normal([131, 1_031], rng: &rng)
+        let tall = Tensor.normal([50_021, 3], rng: &rng)
+        let image = Tensor.normal([19, 7, 33, 31], rng: &rng)
         let long = Tensor.normal([300_007], rng: &rng)
         assertSameOnAnyThreadCount("reductions") {
             [
@@ -103,10 +110,10 @@ final class ParallelKernelTests: XCTestCase {
     }
 
     func testConvolutionPoolingAndTheirGradients() {
-        let x = Tensor.normal([13, 3, 17, 19], rng: &rng)
+        let x = Tensor.normal([41, 3, 33, 35], rng: &rng)
         let w = Tensor.normal([5, 3, 3, 3], rng: &rng)
-        let seedConv = Tensor.normal([13, 5, 9, 10], rng: &rng)
-        let p = Tensor.normal([11, 5, 18, 21], rng: &rng)
+        let seedConv = Tensor.normal([41, 5, 17, 18], rng: &rng)
+        let p = Tensor.normal([23, 7, 38, 41], rng: &rng)
         assertSameOnAnyThreadCount("convolution") {
             let input = Variable(x), weight = Variable(w)
             let y = Variable.conv2d(input, weight: weight, stride: 2, padding: 1)
