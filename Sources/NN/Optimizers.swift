@@ -127,18 +127,31 @@ public final class SGD: Optimizer {
                     grad.scalars.withUnsafeBufferPointer { g in
                         // Element-wise: split across TensorCore's threads, the same numbers on any count.
                         if mu == 0 {
+                            let (t, gp) = (theta.baseAddress!, g.baseAddress!)
                             ParallelKernels.forEachRange(theta.count) { r in
-                                for i in r { theta[i] -= lr * (g[i] + wd * theta[i]) }
+                                for i in r { t[i] -= lr * (gp[i] + wd * t[i]) }
                             }
                             return
                         }
                         if v.isEmpty { v = [Float](repeating: 0, count: theta.count) }
                         v.withUnsafeMutableBufferPointer { vel in
+                            // Raw pointers and the Nesterov test outside the loop: with buffer
+                            // pointers captured by the range closure the loop did not vectorise
+                            // (the update took 29 % of the MLP step, against 10 % inline).
+                            let (t, gp, vp) = (theta.baseAddress!, g.baseAddress!, vel.baseAddress!)
                             ParallelKernels.forEachRange(theta.count) { r in
-                                for i in r {
-                                    let gi = g[i] + wd * theta[i]
-                                    vel[i] = mu * vel[i] + gi
-                                    theta[i] -= lr * (nest ? gi + mu * vel[i] : vel[i])
+                                if nest {
+                                    for i in r {
+                                        let gi = gp[i] + wd * t[i]
+                                        vp[i] = mu * vp[i] + gi
+                                        t[i] -= lr * (gi + mu * vp[i])
+                                    }
+                                } else {
+                                    for i in r {
+                                        let gi = gp[i] + wd * t[i]
+                                        vp[i] = mu * vp[i] + gi
+                                        t[i] -= lr * vp[i]
+                                    }
                                 }
                             }
                         }
@@ -218,14 +231,16 @@ public final class Adam: Optimizer {
                     grad.scalars.withUnsafeBufferPointer { g in
                         state.m.withUnsafeMutableBufferPointer { m in
                             state.v.withUnsafeMutableBufferPointer { v in
+                                // Raw pointers: see SGD.
+                                let (t, gp, mp, vp) = (theta.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!)
                                 ParallelKernels.forEachRange(n, elementsPerItem: 4) { r in for i in r {
-                                    var gi = g[i]
-                                    if decoupled { theta[i] -= lr * wd * theta[i] } else { gi += wd * theta[i] }
-                                    m[i] = b1 * m[i] + (1 - b1) * gi
-                                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                    let mHat = m[i] / c1
-                                    let vHat = v[i] / c2
-                                    theta[i] -= lr * mHat / (vHat.squareRoot() + eps)
+                                    var gi = gp[i]
+                                    if decoupled { t[i] -= lr * wd * t[i] } else { gi += wd * t[i] }
+                                    mp[i] = b1 * mp[i] + (1 - b1) * gi
+                                    vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                                    let mHat = mp[i] / c1
+                                    let vHat = vp[i] / c2
+                                    t[i] -= lr * mHat / (vHat.squareRoot() + eps)
                                 } }
                             }
                         }
