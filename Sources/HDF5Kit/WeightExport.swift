@@ -80,7 +80,7 @@ extension KerasWeights {
             case .dense:
                 var weight = values["weight"]!
                 if let (c, h, w) = target.flattenedFrom, weight.shape[1] == c * h * w {
-                    weight = reorderToChannelsLastInput(weight, channels: c, height: h, width: w)
+                    weight = KerasWeights.reorderDenseInput(weight, channels: c, height: h, width: w, toChannelsLast: true)
                     permuted = c > 1
                 }
                 vars = [weight.transposed()] + (values["bias"].map { [$0] } ?? [])
@@ -100,23 +100,5 @@ extension KerasWeights {
             try root.setAttribute("dakit_version", .string(DAKitVersion.string))
         }
         return mappings
-    }
-
-    /// Dense weight out×(C·H·W in DAKit order) → out×(H·W·C in Keras order); the inverse of
-    /// `reorderChannelsLastInput`.
-    static func reorderToChannelsLastInput(_ weight: Tensor, channels c: Int, height h: Int, width w: Int) -> Tensor {
-        let out = weight.shape[0]
-        let n = c * h * w
-        var result = [Float](repeating: 0, count: out * n)
-        for o in 0..<out {
-            for ci in 0..<c {
-                for hi in 0..<h {
-                    for wi in 0..<w {
-                        result[o * n + hi * w * c + wi * c + ci] = weight.scalars[o * n + ci * h * w + hi * w + wi]
-                    }
-                }
-            }
-        }
-        return Tensor(shape: weight.shape, scalars: result)
     }
 }

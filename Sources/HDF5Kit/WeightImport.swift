@@ -186,7 +186,7 @@ public enum KerasWeights {
                     if name == "weight", kind == .dense, let (c, h, w) = target.flattenedFrom, value.rank == 2,
                         value.shape[1] == c * h * w
                     {
-                        value = reorderChannelsLastInput(value, channels: c, height: h, width: w)
+                        value = reorderDenseInput(value, channels: c, height: h, width: w)
                         permuted = c > 1
                     }
                     guard value.shape == parameter.shape else {
@@ -204,8 +204,9 @@ public enum KerasWeights {
         }
     }
 
-    /// Dense weight out×(H·W·C in Keras order) → out×(C·H·W in DAKit order).
-    static func reorderChannelsLastInput(_ weight: Tensor, channels c: Int, height h: Int, width w: Int) -> Tensor {
+    /// Dense weight out×(H·W·C in Keras order) → out×(C·H·W in DAKit order), or the inverse with
+    /// `toChannelsLast` (export).
+    static func reorderDenseInput(_ weight: Tensor, channels c: Int, height h: Int, width w: Int, toChannelsLast: Bool = false) -> Tensor {
         let out = weight.shape[0]
         let n = c * h * w
         var result = [Float](repeating: 0, count: out * n)
@@ -213,7 +214,12 @@ public enum KerasWeights {
             for ci in 0..<c {
                 for hi in 0..<h {
                     for wi in 0..<w {
-                        result[o * n + ci * h * w + hi * w + wi] = weight.scalars[o * n + hi * w * c + wi * c + ci]
+                        let channelsFirst = o * n + ci * h * w + hi * w + wi, channelsLast = o * n + hi * w * c + wi * c + ci
+                        if toChannelsLast {
+                            result[channelsLast] = weight.scalars[channelsFirst]
+                        } else {
+                            result[channelsFirst] = weight.scalars[channelsLast]
+                        }
                     }
                 }
             }
