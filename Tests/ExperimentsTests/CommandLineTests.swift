@@ -34,28 +34,13 @@ final class CommandLineTests: XCTestCase {
         return found
     }
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Output = DakitProcess.Output
 
     func dakit(_ arguments: [String]) throws -> Output { try run(Self.dakit(), arguments) }
 
     /// Runs `executable` in the test's folder and collects its status and output.
     func run(_ executable: URL, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        try DakitProcess.run(executable, arguments, in: directory)
     }
 
     static let tiny = """

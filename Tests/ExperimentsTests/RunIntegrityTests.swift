@@ -22,33 +22,11 @@ final class RunIntegrityTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stderrLines: [Substring] { stderr.split(separator: "\n") }
-    }
+    typealias Output = DakitProcess.Output
 
-    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = try CommandLineTests.dakit()
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return (process, out, err)
-    }
+    func start(_ arguments: [String]) throws -> DakitProcess { try DakitProcess(CommandLineTests.dakit(), arguments, in: directory) }
 
-    func finish(_ started: (Process, Pipe, Pipe)) -> Output {
-        let (process, out, err) = started
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-    }
+    func finish(_ started: DakitProcess) -> Output { started.finish() }
 
     func dakit(_ arguments: [String]) throws -> Output { finish(try start(arguments)) }
 
@@ -152,8 +130,8 @@ final class RunIntegrityTests: XCTestCase {
         for attempt in 0..<12 {
             let running = try start(["run", recipe, "--out", "killed", "--set", "batch_size=10"] + (attempt == 0 ? [] : ["--resume"]))
             usleep(UInt32.random(in: 150_000...900_000, using: &rng))
-            if running.0.isRunning {
-                kill(running.0.processIdentifier, SIGKILL)
+            if running.process.isRunning {
+                kill(running.process.processIdentifier, SIGKILL)
                 kills += 1
             }
             let result = finish(running)
@@ -244,8 +222,8 @@ final class RunIntegrityTests: XCTestCase {
         let deadline = Date().addingTimeInterval(60)
         let checkpoints = (0..<2).map { directory.appendingPathComponent("cmp/runs/tiny-moons/dann/seed-\($0)/checkpoint.h5").path }
         while Date() < deadline, !checkpoints.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) { usleep(50_000) }
-        XCTAssertTrue(running.0.isRunning, "the runs finished before the interrupt: make them longer")
-        kill(running.0.processIdentifier, SIGINT)
+        XCTAssertTrue(running.process.isRunning, "the runs finished before the interrupt: make them longer")
+        kill(running.process.processIdentifier, SIGINT)
         let stopped = finish(running)
         XCTAssertEqual(stopped.status, 130, stopped.stdout + stopped.stderr)
         XCTAssertTrue(stopped.stdout.contains("stopped; resumes on the next compare"), stopped.stdout)
