@@ -295,9 +295,7 @@ public enum CompareTool {
             let (plan, output) = try plan(options, registry: registry)
             let lock = try OutputLock.acquire(output)
             defer { lock.release() }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try writeAtomically(try encoder.encode(plan), to: output.appendingPathComponent("plan.json"))
+            try writeAtomically(try ResultJSON.encoder().encode(plan), to: output.appendingPathComponent("plan.json"))
             let executable = executablePath(options.executable)
             if options.planOnly {
                 for job in plan.jobs { print(([executable] + job.arguments).map(shellQuoted).joined(separator: " ")) }
@@ -343,7 +341,7 @@ public enum CompareTool {
         let reports = try Comparison.collectReports(in: directory)
         guard !reports.isEmpty else { throw ExperimentError.invalid("\(directory.path): no report.json found below it") }
         let planURL = directory.appendingPathComponent("plan.json")
-        let plan = try? JSONDecoder().decode(ComparisonPlan.self, from: Data(contentsOf: planURL))
+        let plan = try? ResultJSON.decoder().decode(ComparisonPlan.self, from: Data(contentsOf: planURL))
         let title = plan?.title ?? directory.lastPathComponent
         var severityByFolder: [String: Double?] = [:]
         for job in plan?.jobs ?? [] { severityByFolder[URL(fileURLWithPath: job.output).standardizedFileURL.path] = .some(job.severity) }

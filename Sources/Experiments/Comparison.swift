@@ -37,7 +37,7 @@ public struct StrategySummary: Sendable, Codable, Equatable {
     public var divergenceAfter: DivergenceValues
     public var selectionSourceValidation: Double?
     public var selectionEntropy: Double?
-    public var selectionDEV: Double?
+    public var selectionDev: Double?
     /// Runs that did not complete (failed or cancelled); not in the statistics.
     public var incompleteRuns: Int
 }
@@ -132,7 +132,7 @@ public enum Comparison {
                     mmd: mean(done.map { $0.divergences?.after.mmd }), coral: mean(done.map { $0.divergences?.after.coral }),
                     pad: mean(done.map { $0.divergences?.after.pad })),
                 selectionSourceValidation: mean(done.map(\.selection.sourceValidation)), selectionEntropy: mean(done.map(\.selection.entropy)),
-                selectionDEV: mean(done.map(\.selection.dev)), incompleteRuns: all.count - done.count)
+                selectionDev: mean(done.map(\.selection.dev)), incompleteRuns: all.count - done.count)
         }
         for i in rows.indices {
             let task = rows[i].task
@@ -159,7 +159,7 @@ public enum Comparison {
                 selections.append(SelectionOutcome(task: task, rule: rule, picked: best.0.strategy, targetAccuracy: best.0.targetAccuracy?.mean))
             }
             pick("source_validation", { $0.selectionSourceValidation }, higherIsBetter: true)
-            pick("dev", { $0.selectionDEV }, higherIsBetter: false)
+            pick("dev", { $0.selectionDev }, higherIsBetter: false)
             pick("entropy", { $0.selectionEntropy }, higherIsBetter: false)
             pick("oracle", { $0.targetAccuracy?.mean }, higherIsBetter: true)
         }
@@ -238,20 +238,17 @@ extension ComparisonSummary {
                     f(r.targetAccuracy?.mean), f(r.targetAccuracy?.std), f(r.targetMacroF1?.mean), f(r.targetMacroF1?.std),
                     f(r.sourceAccuracy?.mean), f(r.sourceAccuracy?.std), f(r.gainOverSourceOnly), f(r.negativeTransferGap), f(r.forgetting),
                     f(r.divergenceBefore.mmd), f(r.divergenceAfter.mmd), f(r.divergenceBefore.coral), f(r.divergenceAfter.coral),
-                    f(r.divergenceBefore.pad), f(r.divergenceAfter.pad), f(r.selectionSourceValidation), f(r.selectionEntropy), f(r.selectionDEV),
+                    f(r.divergenceBefore.pad), f(r.divergenceAfter.pad), f(r.selectionSourceValidation), f(r.selectionEntropy), f(r.selectionDev),
                 ].joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
-    }
+    /// Pretty JSON with sorted snake_case keys (`ResultJSON`).
+    public func jsonData() throws -> Data { try ResultJSON.encoder().encode(self) }
 
-    /// Writes summary.md, summary.csv, summary.json and the SVG plots into `directory`; returns the files written.
+    /// Writes summary.md, summary.csv, summary.json, the SVG plots and report.html into `directory`; returns the files written.
     @discardableResult
     public func write(to directory: URL) throws -> [URL] {
         var written: [URL] = []
@@ -267,6 +264,7 @@ extension ComparisonSummary {
         if rows.contains(where: { $0.severity != nil }) {
             try put("sweep.svg", Data(Plots.sweep(self).utf8))
         }
+        try put(ReportPage.fileName, Data(ReportPage.comparison(self, folder: directory).utf8))  // last: it inlines the plots
         return written
     }
 }

@@ -43,10 +43,6 @@ public struct SelectionScores: Sendable, Codable, Equatable {
     /// Importance-weighted source validation risk with a control variate (You et al. 2019; lower is better).
     public var dev: Double?
 
-    enum CodingKeys: String, CodingKey {
-        case sourceValidation = "source_validation", entropy, dev
-    }
-
     public init(sourceValidation: Double? = nil, entropy: Double? = nil, dev: Double? = nil) {
         self.sourceValidation = sourceValidation
         self.entropy = entropy
@@ -144,37 +140,14 @@ public struct RunReport: Sendable, Codable, Equatable {
             self.targetEvaluation = targetEvaluation
             self.grantedTargetLabels = grantedTargetLabels
         }
-
-        enum CodingKeys: String, CodingKey {
-            case shift, classNames = "class_names", sourceCount = "source_count", targetCount = "target_count"
-            case sourceEvaluation = "source_evaluation", targetEvaluation = "target_evaluation"
-            case grantedTargetLabels = "granted_target_labels"
-        }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case dakitVersion = "dakit_version", recipe, recipeName = "recipe_name", recipeHash = "recipe_hash", task, strategy, seed
-        case overrides, status, error
-        case sourceAccuracy = "source_accuracy", targetAccuracy = "target_accuracy"
-        case sourceMacroF1 = "source_macro_f1", targetMacroF1 = "target_macro_f1", source, target
-        case sourceOnlyTargetAccuracy = "source_only_target_accuracy"
-        case epochs, steps, divergences, selection, dataset
-        case wallSeconds = "wall_seconds", trainSeconds = "train_seconds", resolvedRecipe = "resolved_recipe", threads
-    }
-
-    /// Pretty JSON with sorted keys.
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
-    }
+    /// Pretty JSON with sorted snake_case keys (`ResultJSON`).
+    public func jsonData() throws -> Data { try ResultJSON.encoder().encode(self) }
 
     public static func load(_ url: URL) throws -> RunReport {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
-            return try decoder.decode(RunReport.self, from: Data(contentsOf: url))
+            return try ResultJSON.decoder().decode(RunReport.self, from: Data(contentsOf: url))
         } catch let error as DecodingError {
             throw ExperimentError.badReport(url.path, "\(error)")
         }

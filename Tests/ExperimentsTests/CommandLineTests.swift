@@ -73,6 +73,19 @@ final class CommandLineTests: XCTestCase {
         return name
     }
 
+    /// Keys of a result file that are not snake_case (`ResultJSON`), as dotted paths; the values of
+    /// `losses`, `diagnostics` and `resolved_recipe` are data (loss names, recipe keys), not fields.
+    static func nonSnakeKeys(_ value: Any, path: String = "") -> [String] {
+        if let array = value as? [Any] { return array.flatMap { nonSnakeKeys($0, path: path + "[]") } }
+        guard let object = value as? [String: Any] else { return [] }
+        return object.keys.sorted().flatMap { key -> [String] in
+            let here = path.isEmpty ? key : path + "." + key
+            let snake = key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }
+            let nested = ["losses", "diagnostics", "resolved_recipe"].contains(key) ? [] : nonSnakeKeys(object[key]!, path: here)
+            return (snake ? [] : [here]) + nested
+        }
+    }
+
     func testRunWritesReportCheckpointAndSummaryWithConsistentNumbers() throws {
         let recipe = try write(Self.tiny, "tiny.yaml")
         let result = try dakit(["run", recipe, "--seed", "3", "--out", "run1"])
@@ -86,6 +99,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(json["seed"] as? Int, 3)
         XCTAssertEqual(json["recipe"] as? String, "tiny.yaml")
         XCTAssertNotNil(json["divergences"])
+        XCTAssertEqual(Self.nonSnakeKeys(json), [], "report.json keys follow ResultJSON's snake_case convention")
         let report = try RunReport.load(folder.appendingPathComponent("report.json"))
         XCTAssertEqual(report.status, "completed")
         XCTAssertEqual(report.epochs.count, 6)
@@ -154,7 +168,11 @@ final class CommandLineTests: XCTestCase {
         for file in ["summary.md", "summary.csv", "summary.json", "accuracy.svg", "plan.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), file)
         }
-        let summary = try JSONDecoder().decode(ComparisonSummary.self, from: Data(contentsOf: folder.appendingPathComponent("summary.json")))
+        let summaryData = try Data(contentsOf: folder.appendingPathComponent("summary.json"))
+        XCTAssertEqual(Self.nonSnakeKeys(try JSONSerialization.jsonObject(with: summaryData)), [], "summary.json is snake_case")
+        let planJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("plan.json")))
+        XCTAssertEqual(Self.nonSnakeKeys(planJSON), [], "plan.json is snake_case")
+        let summary = try ResultJSON.decoder().decode(ComparisonSummary.self, from: summaryData)
         XCTAssertEqual(Set(summary.strategies), ["sourceOnly", "targetOnly", "dann"])
         XCTAssertEqual(summary.runCount, 6)
         let dann = try XCTUnwrap(summary.row(task: "tiny-moons", strategy: "dann"))
