@@ -132,7 +132,7 @@ public enum RunTool {
                     events: progress.handle)
                 progress.finish()
                 print(Runner.summary(report), terminator: "")
-                print("wrote \(output.path)/report.json, checkpoint.h5, summary.txt, metrics.csv")
+                print("wrote \(output.path)/report.json, checkpoint.h5, summary.txt, summary.md, metrics.csv, the plots; open \(output.path)/report.html")
                 if report.status == "cancelled" {
                     print("stopped by Ctrl-C; continue with: \(RunTool.resumeCommand(options, seed: seed, output: output))")
                     return ExitStatus.interrupted

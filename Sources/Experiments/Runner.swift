@@ -126,8 +126,9 @@ public struct Runner {
 
     // MARK: Running
 
-    /// Trains with `seed` and writes `report.json`, `checkpoint.h5`, `summary.txt` and `metrics.csv`
-    /// (`MetricsCSV`, also rewritten with every checkpoint) into `output`.
+    /// Trains with `seed` and writes `report.json`, `checkpoint.h5`, `summary.txt`, `summary.md`
+    /// (`RunMarkdown`), `metrics.csv` (`MetricsCSV`, also rewritten with every checkpoint), the
+    /// diagnostic plots and, last, `report.html` (`ReportPage`, inlining the plots) into `output`.
     ///
     /// Data, model and strategies are built (and so validated) before anything is written; then
     /// the output folder is locked (`OutputLock`: a second writer is refused) and temporary files
@@ -218,6 +219,8 @@ public struct Runner {
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
         try MetricsCSV.write(runReport.epochs, into: output)
+        try RunMarkdown.write(runReport, into: output)
+        try ReportPage.writeRun(runReport, into: output)  // last: it inlines the folder's plots
         if let failure { throw failure }
         return runReport
     }
