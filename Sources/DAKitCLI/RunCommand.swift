@@ -24,6 +24,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Only validate the recipe (and build its data, model and strategies); do not train.") var check = false
     @Flag(help: "Continue at the step where the run in the output folder stopped (weights, optimizer state, schedules, batch order).") var resume = false
     @Option(help: "Threads for matrix products and DAKit's kernels (default: every core; compare --jobs N gives each run cores/N).") var threads: Int?
+    @Option(help: ArgumentHelp("Append everything the run prints to this file (created with its folder); what compare --plan lines use.", valueName: "file"))
+    var log: String?
 
     func validate() throws {
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
@@ -31,7 +33,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let code = RunTool.main(
-            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume, threads: threads ?? 0),
+            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume, threads: threads ?? 0, log: log),
             registry: CommandLineContext.current.registry)
         if code != 0 { throw ExitCode(code) }
     }

@@ -72,6 +72,13 @@ public struct ComparisonJob: Sendable, Codable, Equatable {
     public var arguments: [String] {
         ["run", recipe, "--seed", String(seed), "--out", output] + overrides.flatMap { ["--set", $0] }
     }
+
+    /// The run as one self-contained command line (what `compare --plan` prints): the plan's
+    /// paths are absolute and the run appends its output to its own `log.txt` (`dakit run --log`),
+    /// so the line runs from any directory, under GNU parallel or as a Slurm array task.
+    public func commandLine(executable: String) -> String {
+        ([executable] + arguments + ["--log", URL(fileURLWithPath: output).appendingPathComponent("log.txt").path]).map(CompareTool.shellQuoted).joined(separator: " ")
+    }
 }
 
 /// The plan of a comparison: what `--plan` prints and `--collect` reads back (`plan.json`).
@@ -200,7 +207,8 @@ public enum CompareTool {
         if options.grid == nil {
             title = recipePaths.count == 1 ? URL(fileURLWithPath: recipePaths[0]).deletingPathExtension().lastPathComponent : "comparison"
         }
-        let output = URL(fileURLWithPath: options.output ?? "runs/compare-\(slug(title))")
+        // Absolute paths in the plan: its lines (and plan.json) work from any directory.
+        let output = URL(fileURLWithPath: options.output ?? "runs/compare-\(slug(title))").standardizedFileURL
 
         // Tasks: each sweep value, then each extra task.
         struct TaskVariant { var suffix: String?; var overrides: [String]; var severity: Double?; var name: String? }
@@ -233,7 +241,7 @@ public enum CompareTool {
                 strategiesPerTask[task, default: []].insert(recipe.strategyLabel)
                 for seed in seeds {
                     jobs.append(ComparisonJob(
-                        recipe: path, overrides: overrides, seed: seed, task: task, strategy: recipe.strategyLabel, severity: variant.severity,
+                        recipe: URL(fileURLWithPath: path).standardizedFileURL.path, overrides: overrides, seed: seed, task: task, strategy: recipe.strategyLabel, severity: variant.severity,
                         output: output.appendingPathComponent("runs/\(slug(task))/\(slug(recipe.strategyLabel))/seed-\(seed)").path, recipeHash: hash))
                 }
             }
@@ -261,7 +269,7 @@ public enum CompareTool {
             let hash = try Recipe.load(URL(fileURLWithPath: path), overrides: all, registry: registry, displayName: path).hash
             for seed in seeds {
                 jobs.append(ComparisonJob(
-                    recipe: path, overrides: all, seed: seed, task: task, strategy: baseline, severity: severity,
+                    recipe: URL(fileURLWithPath: path).standardizedFileURL.path, overrides: all, seed: seed, task: task, strategy: baseline, severity: severity,
                     output: output.appendingPathComponent("runs/\(slug(task))/\(baseline)/seed-\(seed)").path, recipeHash: hash))
             }
         }
@@ -298,7 +306,8 @@ public enum CompareTool {
             try writeAtomically(try ResultJSON.encoder().encode(plan), to: output.appendingPathComponent("plan.json"))
             let executable = executablePath(options.executable)
             if options.planOnly {
-                for job in plan.jobs { print(([executable] + job.arguments).map(shellQuoted).joined(separator: " ")) }
+                let absolute = URL(fileURLWithPath: executable).standardizedFileURL.path
+                for job in plan.jobs { print(job.commandLine(executable: absolute)) }
                 printError("\(plan.jobs.count) runs; plan written to \(output.path)/plan.json; afterwards: \(shellQuoted(executable)) compare --collect \(shellQuoted(output.path))")
                 return ExitStatus.success
             }

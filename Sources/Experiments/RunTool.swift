@@ -32,12 +32,15 @@ public struct RunToolOptions: Sendable {
     public var interactive: Bool?
     /// Threads for matrix products and DAKit's kernels; 0: every available core.
     public var threads: Int
+    /// Appends everything the run prints (stdout and stderr) to this file, created with its folder.
+    public var log: String?
 
     public init(
         recipe: String, seed: UInt64? = nil, output: String? = nil, overrides: [String] = [], checkOnly: Bool = false, resume: Bool = false,
-        interactive: Bool? = nil, threads: Int = 0
+        interactive: Bool? = nil, threads: Int = 0, log: String? = nil
     ) {
         self.threads = threads
+        self.log = log
         self.recipe = recipe
         self.seed = seed
         self.output = output
@@ -98,6 +101,10 @@ func printError(_ message: String) {
 /// `dakit run`: validate a recipe, train every requested seed, write reports. Returns the exit code.
 public enum RunTool {
     public static func main(_ options: RunToolOptions, registry: StrategyRegistry) -> Int32 {
+        if let log = options.log, let reason = redirectOutput(to: log) {
+            printError("error: --log \(log): \(reason)")
+            return ExitStatus.badInput
+        }
         if options.threads > 0 { setThreadCount(options.threads) }
         let recipe: Recipe
         do {
@@ -163,6 +170,20 @@ public enum RunTool {
 extension RunTool {
     /// The command that continues a stopped run: the same recipe, seed, output folder and `--set`
     /// overrides (a resume under other overrides is refused: they change the recipe hash).
+    /// Points stdout and stderr at `path` (appending; the file and its folder are created), so a
+    /// scheduler's job needs no shell redirection into a folder that does not exist yet. Returns
+    /// why it could not, or nil.
+    static func redirectOutput(to path: String) -> String? {
+        let url = URL(fileURLWithPath: path)
+        if let reason = makeFolders(url.deletingLastPathComponent()) { return "cannot create its folder: \(reason)" }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        fflush(nil)
+        guard dup2(fd, STDOUT_FILENO) >= 0, dup2(fd, STDERR_FILENO) >= 0 else { return String(cString: strerror(errno)) }
+        return nil
+    }
+
     public static func resumeCommand(_ options: RunToolOptions, seed: UInt64, output: URL) -> String {
         let tool = URL(fileURLWithPath: CommandLine.arguments.first ?? "dakit").lastPathComponent
         let arguments = [tool, "run", options.recipe, "--seed", String(seed), "--out", output.path]

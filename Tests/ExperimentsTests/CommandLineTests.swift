@@ -188,8 +188,45 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(plan.status, 0, plan.stderr)
         let commands = plan.stdout.split(separator: "\n")
         XCTAssertEqual(commands.count, 6)
-        XCTAssertTrue(commands.allSatisfy { $0.contains(" run tiny.yaml --seed ") && $0.contains("--out ") }, plan.stdout)
+        let recipePath = directory.appendingPathComponent("tiny.yaml").standardizedFileURL.path
+        XCTAssertTrue(commands.allSatisfy { $0.hasPrefix("/") && $0.contains(" run \(recipePath) --seed ") && $0.contains("--out /") }, plan.stdout)
+        XCTAssertTrue(commands.allSatisfy { $0.hasSuffix("/log.txt") && $0.contains(" --log /") }, plan.stdout)
         XCTAssertTrue(commands.contains { $0.contains("--set 'strategies=[{name: targetOnly}]'") }, plan.stdout)
+    }
+
+    /// `--plan` lines run from any directory (here `/`), through GNU parallel when the machine has
+    /// it (else one shell per line), and `--collect` then gives the same numbers as a local compare.
+    func testPlanLinesRunFromAnyDirectoryAndCollectMatchesALocalCompare() throws {
+        let recipe = try write(Self.tiny.replacingOccurrences(of: "epochs: 6", with: "epochs: 2"), "tiny.yaml")
+        let local = try dakit(["compare", recipe, "--seeds", "1", "--jobs", "1", "--out", "local", "--set", "evaluation.divergences=[mmd]"])
+        XCTAssertEqual(local.status, 0, local.stdout + local.stderr)
+        let plan = try dakit(["compare", recipe, "--seeds", "1", "--plan", "--out", "planned", "--set", "evaluation.divergences=[mmd]"])
+        XCTAssertEqual(plan.status, 0, plan.stderr)
+        let jobs = directory.appendingPathComponent("planned.jobs")
+        try plan.stdout.write(to: jobs, atomically: true, encoding: .utf8)
+        let root = URL(fileURLWithPath: "/")
+        let parallel = ["/usr/bin/parallel", "/usr/local/bin/parallel"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        if let parallel {
+            let ran = try DakitProcess.run(URL(fileURLWithPath: parallel), ["-j", "2", "--halt", "now,fail=1", "::::", jobs.path], in: root)
+            XCTAssertEqual(ran.status, 0, "GNU parallel: " + ran.stdout + ran.stderr)
+        } else {
+            for line in plan.stdout.split(separator: "\n") {
+                let ran = try DakitProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", String(line)], in: root)
+                XCTAssertEqual(ran.status, 0, "\(line): " + ran.stdout + ran.stderr)
+            }
+        }
+        let dann = directory.appendingPathComponent("planned/runs/tiny-moons/dann/seed-0")
+        XCTAssertTrue(try String(contentsOf: dann.appendingPathComponent("log.txt"), encoding: .utf8).contains("tiny-dann · strategy dann · seed 0"))
+        let collect = try dakit(["compare", "--collect", "planned"])
+        XCTAssertEqual(collect.status, 0, collect.stdout + collect.stderr)
+        func summary(_ folder: String) throws -> ComparisonSummary {
+            try ResultJSON.decoder().decode(ComparisonSummary.self, from: Data(contentsOf: directory.appendingPathComponent("\(folder)/summary.json")))
+        }
+        let (a, b) = (try summary("local"), try summary("planned"))
+        XCTAssertEqual(b.runCount, 3)
+        for strategy in ["sourceOnly", "targetOnly", "dann"] {
+            XCTAssertEqual(a.row(task: "tiny-moons", strategy: strategy)?.targetAccuracy, b.row(task: "tiny-moons", strategy: strategy)?.targetAccuracy, strategy)
+        }
     }
 
     // The command line is a library (`DAKitCLI.main(registry:)`): whatever the executable is called,

@@ -198,11 +198,11 @@ final class RunIntegrityTests: XCTestCase {
         XCTAssertEqual(report.overrides, ["epochs=4"])
 
         // A planned folder holding another recipe's report is left out of the summary.
-        let plan = try JSONDecoder().decode(ComparisonPlan.self, from: Data(contentsOf: directory.appendingPathComponent("cmp/plan.json")))
+        let plan = try ResultJSON.decoder().decode(ComparisonPlan.self, from: Data(contentsOf: directory.appendingPathComponent("cmp/plan.json")))
         XCTAssertEqual(plan.jobs.first?.recipeHash, report.recipeHash)
         var stale = plan
         stale.jobs[0].recipeHash = "0000000000000000"
-        try JSONEncoder().encode(stale).write(to: directory.appendingPathComponent("cmp/plan.json"))
+        try ResultJSON.encoder().encode(stale).write(to: directory.appendingPathComponent("cmp/plan.json"))
         let collected = try dakit(["compare", "--collect", "cmp"])
         XCTAssertEqual(collected.status, 2, collected.stdout + collected.stderr)
         XCTAssertTrue(collected.stderr.contains("left out 1 report(s)"), collected.stderr)
