@@ -58,6 +58,10 @@ public struct EvaluationRecipe: Sendable, Equatable {
     public var divergenceSamples: Int
     /// Also train a source-only model with the same seed and report its target accuracy.
     public var sourceOnlyBaseline: Bool
+    /// The SVG plots a run writes into its folder (`RunPlots`; default: all).
+    public var plots: [RunPlots.Kind] = RunPlots.Kind.allCases
+    /// Points per domain in the feature and decision-boundary plots (drawn with a fixed seed).
+    public var plotSamples: Int = 500
 }
 
 /// The `selection:` section: unsupervised model-selection scores recorded for `compare`.

@@ -144,12 +144,14 @@ extension Recipe {
 
     /// The `evaluation:` section; evaluation runs about ten times over `epochs` unless `every` is given.
     static func evaluation(_ section: Section?, epochs: Int) throws -> EvaluationRecipe {
-        try section?.checkKeys(["every", "divergences", "divergence_samples", "source_only_baseline"])
+        try section?.checkKeys(["every", "divergences", "divergence_samples", "source_only_baseline", "plots", "plot_samples"])
         let divergences = try section?.choices("divergences", what: "divergence") ?? EvaluationRecipe.Divergence.allCases
         return EvaluationRecipe(
             every: try section?.int("every", 1...RecipeLimits.maxEpochs) ?? max(1, epochs / 10), divergences: divergences,
             divergenceSamples: try section?.int("divergence_samples", 4...RecipeLimits.maxBatchSize) ?? 500,
-            sourceOnlyBaseline: try section?.bool("source_only_baseline") ?? false)
+            sourceOnlyBaseline: try section?.bool("source_only_baseline") ?? false,
+            plots: try section?.choices("plots", what: "plot") ?? RunPlots.Kind.allCases,
+            plotSamples: try section?.int("plot_samples", 10...1000) ?? 500)
     }
 
     /// The `selection:` section (absent: every rule).

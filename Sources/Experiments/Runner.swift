@@ -159,6 +159,7 @@ public struct Runner {
         if measure.wanted { events(.phase("measuring divergences before training")) }
         let inputDivergence = try measure.input()
         let beforeDivergence = try measure.features(prepared.model)
+        let plots = try RunPlots.Inputs(recipe.evaluation, data: data, seed: seed, before: prepared.model)
 
         let modelInfo = CheckpointModelInfo(spec: recipe.model.spec, inputShape: data.sampleShape, classNames: data.classNames, recipeHash: recipe.hash)
         let trainer = Trainer(model: prepared.model, data: data, configuration: prepared.configuration, strategies: prepared.terms)
@@ -216,6 +217,7 @@ public struct Runner {
                 targetEvaluation: result?.targetEvaluationSplit ?? data.targetEvaluation?.name ?? (data.targetTest == nil ? "target" : "targetTest"),
                 grantedTargetLabels: result?.grantedTargetLabels ?? 0),
             wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved)
+        try plots.write(report: runReport, after: model, into: output)
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
         try MetricsCSV.write(runReport.epochs, into: output)
