@@ -106,6 +106,7 @@ public struct ComparisonPlan: Sendable, Codable, Equatable {
 ///   - {task: unrelated (permuted labels), set: [data.rotation=0, data.permute_source_labels=true]}
 /// seeds: 3                                             # or a list [0, 1, 2]
 /// set: [epochs=50]                                     # overrides for every run
+/// search: {optimizer.lr: [0.01, 0.1]}                  # variants of every recipe (SearchSpace)
 /// ```
 public struct GridFile: Sendable {
     public struct Extra: Sendable {
@@ -120,16 +121,18 @@ public struct GridFile: Sendable {
     public var extras: [Extra]
     public var seeds: [UInt64]?
     public var overrides: [String]
+    /// Hyper-parameter configurations run as variants of every recipe (`SearchSpace`).
+    public var search: SearchSpace?
 
     public static func load(_ path: String) throws -> GridFile {
         let url = URL(fileURLWithPath: path)
         let tree = try RecipeTree.load(url, displayName: path)
         let root = try Section(tree, path: "grid")
-        try root.checkKeys(["name", "recipes", "sweep", "extra", "seeds", "set"])
+        try root.checkKeys(["name", "recipes", "sweep", "extra", "seeds", "set", "search"])
         let directory = url.deletingLastPathComponent()
         var grid = GridFile(
             name: try root.string("name") ?? url.deletingPathExtension().lastPathComponent, recipes: [], sweepKey: nil, sweepValues: [], sweepLabel: nil,
-            extras: [], seeds: nil, overrides: try root.strings("set") ?? [])
+            extras: [], seeds: nil, overrides: try root.strings("set") ?? [], search: try root.value("search").map(SearchSpace.parse))
         guard let recipes = try root.strings("recipes"), !recipes.isEmpty else {
             throw RecipeError(root.location, "a grid needs 'recipes': a list of recipe files")
         }
@@ -192,6 +195,7 @@ public enum CompareTool {
         var seedsOverride: [UInt64]? = options.seeds.map { (0..<UInt64($0)).map { $0 } }
         var common = options.overrides
         var title = "comparison"
+        var searchSpace: SearchSpace?
         if let gridPath = options.grid {
             let grid = try GridFile.load(gridPath)
             recipePaths += grid.recipes
@@ -202,6 +206,7 @@ public enum CompareTool {
             if seedsOverride == nil { seedsOverride = grid.seeds }
             common = grid.overrides + common
             title = grid.name
+            searchSpace = grid.search
         }
         guard !recipePaths.isEmpty else { throw ExperimentError.invalid("compare needs recipes or --grid FILE") }
         if options.grid == nil {
@@ -219,37 +224,58 @@ public enum CompareTool {
         variants += extras.map { TaskVariant(suffix: nil, overrides: $0.overrides, severity: nil, name: $0.task) }
 
         var jobs: [ComparisonJob] = []
+        let configurations = searchSpace?.configurations() ?? [[]]
         for variant in variants {
             var tasksSeen: [String: (recipe: String, overrides: [String], seeds: [UInt64])] = [:]
-            var strategiesPerTask: [String: Set<String>] = [:]
             var taskOrder: [String] = []
+            // Every recipe × search configuration of this task variant, before labelling.
+            struct Candidate { var path: String; var overrides: [String]; var task: String; var strategy: String; var recipe: Recipe; var seeds: [UInt64] }
+            var candidates: [Candidate] = []
             for path in recipePaths {
-                let baseOverrides = common + variant.overrides
-                let recipe = try Recipe.load(URL(fileURLWithPath: path), overrides: baseOverrides, registry: registry, displayName: path)
-                let task = variant.name ?? variant.suffix ?? recipe.task
-                let overrides = baseOverrides + (task == recipe.task ? [] : ["task=\(task)"])
-                let hash = task == recipe.task
-                    ? recipe.hash : try Recipe.load(URL(fileURLWithPath: path), overrides: overrides, registry: registry, displayName: path).hash
-                let seeds = seedsOverride ?? recipe.seeds
-                if tasksSeen[task] == nil {
-                    tasksSeen[task] = (path, overrides, seeds)
-                    taskOrder.append(task)
+                for configuration in configurations {
+                    let baseOverrides = common + variant.overrides
+                    let recipe = try Recipe.load(URL(fileURLWithPath: path), overrides: baseOverrides + configuration, registry: registry, displayName: path)
+                    let task = variant.name ?? variant.suffix ?? recipe.task
+                    let taskOverride = task == recipe.task ? [] : ["task=\(task)"]
+                    let overrides = baseOverrides + configuration + taskOverride
+                    let hashed = task == recipe.task
+                        ? recipe : try Recipe.load(URL(fileURLWithPath: path), overrides: overrides, registry: registry, displayName: path)
+                    let seeds = seedsOverride ?? recipe.seeds
+                    if tasksSeen[task] == nil {
+                        // Baselines take the task's overrides, not a search configuration.
+                        tasksSeen[task] = (path, baseOverrides + taskOverride, seeds)
+                        taskOrder.append(task)
+                    }
+                    if let twin = candidates.first(where: { $0.task == task && $0.recipe.hash == hashed.hash }) {
+                        throw ExperimentError.invalid(
+                            "\(path): task '\(task)' already has this exact configuration (from \(twin.path)\(twin.overrides.isEmpty ? "" : " with " + twin.overrides.joined(separator: " "))); "
+                                + "give the recipes distinct tasks (task: …) or settings")
+                    }
+                    candidates.append(Candidate(path: path, overrides: overrides, task: task, strategy: hashed.strategyLabel, recipe: hashed, seeds: seeds))
                 }
-                guard !(strategiesPerTask[task]?.contains(recipe.strategyLabel) ?? false) else {
-                    throw ExperimentError.invalid("\(path): task '\(task)' already has a recipe with strategy \(recipe.strategyLabel); give recipes distinct tasks (task: …)")
-                }
-                strategiesPerTask[task, default: []].insert(recipe.strategyLabel)
-                for seed in seeds {
+            }
+            // Variants of one strategy on one task are labelled by the values in which they differ.
+            var labels = candidates.map(\.strategy)
+            var groups: [String: [Int]] = [:]
+            for (i, c) in candidates.enumerated() { groups[c.task + "\u{1}" + c.strategy, default: []].append(i) }
+            for indices in groups.values where indices.count > 1 {
+                let named = ComparisonLabels.labels(strategy: candidates[indices[0]].strategy, resolved: indices.map { candidates[$0].recipe.resolved })
+                for (i, label) in zip(indices, named) { labels[i] = label }
+            }
+            for (c, label) in zip(candidates, labels) {
+                for seed in c.seeds {
                     jobs.append(ComparisonJob(
-                        recipe: URL(fileURLWithPath: path).standardizedFileURL.path, overrides: overrides, seed: seed, task: task, strategy: recipe.strategyLabel, severity: variant.severity,
-                        output: output.appendingPathComponent("runs/\(slug(task))/\(slug(recipe.strategyLabel))/seed-\(seed)").path, recipeHash: hash))
+                        recipe: URL(fileURLWithPath: c.path).standardizedFileURL.path, overrides: c.overrides, seed: seed, task: c.task, strategy: label,
+                        severity: variant.severity,
+                        output: output.appendingPathComponent("runs/\(slug(c.task))/\(slug(label))/seed-\(seed)").path, recipeHash: c.recipe.hash))
                 }
             }
             guard options.baselines else { continue }
             for task in taskOrder {
                 let (path, overrides, seeds) = tasksSeen[task]!
+                let present = Set(candidates.filter { $0.task == task }.map(\.strategy))
                 jobs += try baselineJobs(
-                    task: task, path: path, overrides: overrides, seeds: seeds, present: strategiesPerTask[task] ?? [], severity: variant.severity,
+                    task: task, path: path, overrides: overrides, seeds: seeds, present: present, severity: variant.severity,
                     output: output, registry: registry)
             }
         }
@@ -373,7 +399,10 @@ public enum CompareTool {
         let runs = current.map { url, report -> (report: RunReport, severity: Double?) in
             let folder = url.deletingLastPathComponent().standardizedFileURL.path
             let value = severityByFolder[folder] ?? plan?.sweepKey.flatMap { report.resolvedRecipe.value(at: $0)?.number }
-            return (report, value)
+            // The plan's label: a variant of a strategy (search, or two recipes) is its own row.
+            var labelled = report
+            if let job = jobByFolder[folder] { labelled.strategy = job.strategy }
+            return (labelled, value)
         }
         return Comparison.summarize(runs, title: title, sweepKey: plan?.sweepKey, sweepLabel: plan?.sweepLabel)
     }
