@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "HDF5Kit", "NN", "TensorCore", "TestSupport"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Adaptation", "HDF5Kit", "NN", "TensorCore", "TestSupport", "dakit"]),
+            dependencies: ["Experiments", "Adaptation", "HDF5Kit", "NN", "TensorCore", "TestSupport", "dakit"],
+            exclude: ["Golden"]),
     ]
 )
