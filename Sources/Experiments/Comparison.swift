@@ -38,6 +38,10 @@ public struct StrategySummary: Sendable, Codable, Equatable {
     public var selectionSourceValidation: Double?
     public var selectionEntropy: Double?
     public var selectionDev: Double?
+    public var selectionSnd: Double?
+    public var selectionIm: Double?
+    public var selectionIwv: Double?
+    public var selectionReverseValidation: Double?
     /// Runs that did not complete (failed or cancelled); not in the statistics.
     public var incompleteRuns: Int
 }
@@ -132,7 +136,9 @@ public enum Comparison {
                     mmd: mean(done.map { $0.divergences?.after.mmd }), coral: mean(done.map { $0.divergences?.after.coral }),
                     pad: mean(done.map { $0.divergences?.after.pad })),
                 selectionSourceValidation: mean(done.map(\.selection.sourceValidation)), selectionEntropy: mean(done.map(\.selection.entropy)),
-                selectionDev: mean(done.map(\.selection.dev)), incompleteRuns: all.count - done.count)
+                selectionDev: mean(done.map(\.selection.dev)), selectionSnd: mean(done.map(\.selection.snd)),
+                selectionIm: mean(done.map(\.selection.im)), selectionIwv: mean(done.map(\.selection.iwv)),
+                selectionReverseValidation: mean(done.map(\.selection.reverseValidation)), incompleteRuns: all.count - done.count)
         }
         for i in rows.indices {
             let task = rows[i].task
@@ -161,6 +167,10 @@ public enum Comparison {
             pick("source_validation", { $0.selectionSourceValidation }, higherIsBetter: true)
             pick("dev", { $0.selectionDev }, higherIsBetter: false)
             pick("entropy", { $0.selectionEntropy }, higherIsBetter: false)
+            pick("snd", { $0.selectionSnd }, higherIsBetter: true)
+            pick("im", { $0.selectionIm }, higherIsBetter: true)
+            pick("iwv", { $0.selectionIwv }, higherIsBetter: false)
+            pick("reverse_validation", { $0.selectionReverseValidation }, higherIsBetter: true)
             pick("oracle", { $0.targetAccuracy?.mean }, higherIsBetter: true)
         }
         var result = summary
@@ -178,6 +188,9 @@ extension ComparisonSummary {
     }
     private func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
     private func number(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
+
+    /// The selection rules in the order the tables show them, the oracle last.
+    public static let selectionRules = ["source_validation", "dev", "entropy", "snd", "im", "iwv", "reverse_validation", "oracle"]
 
     /// Markdown tables: one row per task and strategy, then the selections.
     public var markdown: String {
@@ -203,7 +216,7 @@ extension ComparisonSummary {
             out += "\n## Model selection without target labels\n\n"
             out += "Which strategy each unsupervised rule would pick per task (the target-only oracle is not a candidate), "
                 + "next to the oracle that looks at target labels.\n\n"
-            let rules = ["source_validation", "dev", "entropy", "oracle"].filter { rule in selections.contains { $0.rule == rule } }
+            let rules = ComparisonSummary.selectionRules.filter { rule in selections.contains { $0.rule == rule } }
             out += "| \(taskHeader) | " + rules.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: " | ") + " |\n"
             out += "|---|" + rules.map { _ in "---|" }.joined() + "\n"
             for task in tasks {
@@ -226,7 +239,8 @@ extension ComparisonSummary {
             "task", "severity", "strategy", "seeds", "completed_runs", "failed_runs", "target_accuracy_mean", "target_accuracy_std", "target_macro_f1_mean",
             "target_macro_f1_std", "source_accuracy_mean", "source_accuracy_std", "gain_over_source_only", "negative_transfer_gap",
             "forgetting", "mmd_before", "mmd_after", "coral_before", "coral_after", "pad_before", "pad_after",
-            "selection_source_validation", "selection_entropy", "selection_dev",
+            "selection_source_validation", "selection_entropy", "selection_dev", "selection_snd", "selection_im", "selection_iwv",
+            "selection_reverse_validation",
         ].joined(separator: ",")]
         func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
         func quoted(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
@@ -239,6 +253,7 @@ extension ComparisonSummary {
                     f(r.sourceAccuracy?.mean), f(r.sourceAccuracy?.std), f(r.gainOverSourceOnly), f(r.negativeTransferGap), f(r.forgetting),
                     f(r.divergenceBefore.mmd), f(r.divergenceAfter.mmd), f(r.divergenceBefore.coral), f(r.divergenceAfter.coral),
                     f(r.divergenceBefore.pad), f(r.divergenceAfter.pad), f(r.selectionSourceValidation), f(r.selectionEntropy), f(r.selectionDev),
+                    f(r.selectionSnd), f(r.selectionIm), f(r.selectionIwv), f(r.selectionReverseValidation),
                 ].joined(separator: ","))
             }
         }

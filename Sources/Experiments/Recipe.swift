@@ -67,8 +67,12 @@ public struct EvaluationRecipe: Sendable, Equatable {
 /// The `selection:` section: unsupervised model-selection scores recorded for `compare`.
 public struct SelectionRecipe: Sendable, Equatable {
     public enum Rule: String, Sendable, CaseIterable {
-        case sourceValidation = "source_validation", dev, entropy
+        case sourceValidation = "source_validation", dev, entropy, snd, im, iwv
+        /// Trains a second model per run, so only when named.
+        case reverseValidation = "reverse_validation"
     }
+    /// The rules computed when the recipe names none: every rule that costs no extra training.
+    public static let defaultRules = Rule.allCases.filter { $0 != .reverseValidation }
     public var rules: [Rule]
 }
 

@@ -154,10 +154,10 @@ extension Recipe {
             plotSamples: try section?.int("plot_samples", 10...1000) ?? 500)
     }
 
-    /// The `selection:` section (absent: every rule).
+    /// The `selection:` section (absent: every rule but `reverse_validation`).
     static func selection(_ section: Section?) throws -> SelectionRecipe {
         try section?.checkKeys(["rules"])
-        return SelectionRecipe(rules: try section?.choices("rules", what: "selection rule") ?? SelectionRecipe.Rule.allCases)
+        return SelectionRecipe(rules: try section?.choices("rules", what: "selection rule") ?? SelectionRecipe.defaultRules)
     }
 
     /// An existing file named by the recipe: absolute, or relative to the recipe's folder, then to the working directory.

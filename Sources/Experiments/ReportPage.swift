@@ -63,8 +63,9 @@ public enum ReportPage {
 
         body += "<h2>Model selection scores</h2>\n<p>Computed without target labels.</p>\n"
         body += table(
-            ["source validation accuracy", "target entropy (nats)", "DEV risk"],
-            [[pct(r.selection.sourceValidation), num(r.selection.entropy), num(r.selection.dev)]], id: "selection")
+            ["source validation accuracy", "target entropy (nats)", "DEV risk", "SND", "IM (nats)", "IWV risk", "reverse validation accuracy"],
+            [[pct(r.selection.sourceValidation), num(r.selection.entropy), num(r.selection.dev), num(r.selection.snd), num(r.selection.im),
+              num(r.selection.iwv), pct(r.selection.reverseValidation)]], id: "selection")
 
         body += plots(in: folder, order: runPlotOrder)
 
@@ -124,7 +125,7 @@ public enum ReportPage {
         if !s.selections.isEmpty {
             body += "<h2>Model selection without target labels</h2>\n<p>The strategy each unsupervised rule picks per task "
                 + "(target-only is not a candidate), with its mean target accuracy in %, next to the oracle that looks at target labels.</p>\n"
-            let rules = ["source_validation", "dev", "entropy", "oracle"].filter { rule in s.selections.contains { $0.rule == rule } }
+            let rules = ComparisonSummary.selectionRules.filter { rule in s.selections.contains { $0.rule == rule } }
             let selectionRows = s.tasks.map { task -> [String] in
                 let severity = s.rows.first { $0.task == task }?.severity
                 return [severity.map { s.severityText($0) } ?? task] + rules.map { rule in

@@ -40,8 +40,10 @@ public enum RunMarkdown {
                 out += "| \(name) | \(num(d.input[keyPath: pick])) | \(num(d.before[keyPath: pick])) | \(num(d.after[keyPath: pick])) |\n"
             }
         }
-        out += "\n## Selection scores (no target label used)\n\n| source validation acc | target entropy (nats) | DEV risk |\n|---|---|---|\n"
-        out += "| \(pct(r.selection.sourceValidation)) | \(num(r.selection.entropy)) | \(num(r.selection.dev)) |\n"
+        out += "\n## Selection scores (no target label used)\n\n"
+            + "| source validation acc | target entropy (nats) | DEV risk | SND | IM (nats) | IWV risk | reverse validation acc |\n|---|---|---|---|---|---|---|\n"
+        out += "| \(pct(r.selection.sourceValidation)) | \(num(r.selection.entropy)) | \(num(r.selection.dev)) | \(num(r.selection.snd)) | "
+            + "\(num(r.selection.im)) | \(num(r.selection.iwv)) | \(pct(r.selection.reverseValidation)) |\n"
         out += "\n\(r.epochs.count) epochs, \(r.steps) steps, " + String(format: "%.1f s (training %.1f s)", r.wallSeconds, r.trainSeconds) + ".\n"
         return out
     }

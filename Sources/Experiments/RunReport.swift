@@ -42,11 +42,26 @@ public struct SelectionScores: Sendable, Codable, Equatable {
     public var entropy: Double?
     /// Importance-weighted source validation risk with a control variate (You et al. 2019; lower is better).
     public var dev: Double?
+    /// Soft Neighborhood Density of the target predictions (Saito et al. 2021; higher is better).
+    public var snd: Double?
+    /// Information maximisation H(p̄) − mean H(p_i) on the target pool, in nats (higher is better).
+    public var im: Double?
+    /// Importance-weighted source validation risk, DEV without the control variate (Sugiyama et al. 2007; lower is better).
+    public var iwv: Double?
+    /// Source-validation accuracy of a model trained on the target's pseudo-labels (Zhong et al. 2010; higher is better).
+    public var reverseValidation: Double?
 
-    public init(sourceValidation: Double? = nil, entropy: Double? = nil, dev: Double? = nil) {
+    public init(
+        sourceValidation: Double? = nil, entropy: Double? = nil, dev: Double? = nil, snd: Double? = nil, im: Double? = nil,
+        iwv: Double? = nil, reverseValidation: Double? = nil
+    ) {
         self.sourceValidation = sourceValidation
         self.entropy = entropy
         self.dev = dev
+        self.snd = snd
+        self.im = im
+        self.iwv = iwv
+        self.reverseValidation = reverseValidation
     }
 }
 

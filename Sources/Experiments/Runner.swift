@@ -311,7 +311,9 @@ public struct Runner {
         }
         lines.append("")
         lines.append("  selection: source validation \(pct(r.selection.sourceValidation)), target entropy \(num(r.selection.entropy))"
-            + (r.selection.dev.map { ", DEV \(String(format: "%.4f", $0))" } ?? ""))
+            + [("DEV", r.selection.dev), ("SND", r.selection.snd), ("IM", r.selection.im), ("IWV", r.selection.iwv)]
+                .compactMap { name, v in v.map { ", \(name) \(String(format: "%.4f", $0))" } }.joined()
+            + (r.selection.reverseValidation.map { ", reverse validation \(pct($0))" } ?? ""))
         lines.append(String(format: "  %d epochs, %d steps, %.1f s (training %.1f s)", r.epochs.count, r.steps, r.wallSeconds, r.trainSeconds))
         if let error = r.error { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n") + "\n"

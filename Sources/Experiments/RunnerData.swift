@@ -40,27 +40,75 @@ extension Runner {
         return ClassificationReport(predictions: try model.predict(set.inputs), labels: set.labels, classCount: model.classCount)
     }
 
-    /// Unsupervised selection scores (You et al. 2019 DEV; target entropy); no target label is
-    /// used. DEV reads `2 · divergence_samples` rows of each split.
+    /// Unsupervised selection scores; no target label is used. Entropy and IM read the whole target
+    /// pool; SND reads `2 · divergence_samples` seeded target rows (it is quadratic in their number);
+    /// DEV and IWV read `2 · divergence_samples` rows of each split.
     func selectionScores(_ model: AdaptationModel, data: TrainingData, seed: UInt64) throws -> SelectionScores {
+        let rules = recipe.selection.rules
         var selection = SelectionScores()
-        if recipe.selection.rules.contains(.entropy) {
-            selection.entropy = ModelSelection.meanEntropy(logits: try model.logits(data.target))
+        if rules.contains(.entropy) || rules.contains(.im) {
+            let logits = try model.logits(data.target)
+            if rules.contains(.entropy) { selection.entropy = ModelSelection.meanEntropy(logits: logits) }
+            if rules.contains(.im) { selection.im = ModelSelection.informationMaximization(logits: logits) }
         }
-        let validation = data.sourceEvaluation
-        guard recipe.selection.rules.contains(.dev), validation.name == "sourceValidation", validation.labels.count >= 2 else { return selection }
         let samples = recipe.evaluation.divergenceSamples
+        if rules.contains(.snd), data.target.count >= 2 {
+            var rng = SeededGenerator(seed: seed).fork("snd-samples")
+            let rows = Array(rng.permutation(data.target.count).prefix(2 * samples))
+            selection.snd = ModelSelection.softNeighborhoodDensity(logits: model.logits(try data.target.inputs(rows: rows)))
+        }
+        if rules.contains(.reverseValidation) { selection.reverseValidation = try reverseValidation(model, data: data, seed: seed) }
+        let validation = data.sourceEvaluation
+        guard rules.contains(.dev) || rules.contains(.iwv), validation.name == "sourceValidation", validation.labels.count >= 2 else {
+            return selection
+        }
         var rng = SeededGenerator(seed: seed).fork("dev-samples")
         let trainRows = Array(rng.permutation(data.source.count).prefix(2 * samples))
         let targetRows = Array(rng.permutation(data.target.count).prefix(2 * samples))
         let validationRows = Array(rng.permutation(validation.inputs.count).prefix(2 * samples))
         let validationX = try validation.inputs.inputs(rows: validationRows)
-        selection.dev = ModelSelection.deepEmbeddedValidation(
+        let dev = ModelSelection.deepEmbeddedValidation(
             sourceTrainingFeatures: model.representation(try data.source.inputs(rows: trainRows)),
             sourceValidationFeatures: model.representation(validationX), sourceValidationLogits: model.logits(validationX),
             sourceValidationLabels: validationRows.map { validation.labels[$0] },
-            targetFeatures: model.representation(try data.target.inputs(rows: targetRows))).risk
+            targetFeatures: model.representation(try data.target.inputs(rows: targetRows)))
+        if rules.contains(.dev) { selection.dev = dev.risk }
+        if rules.contains(.iwv) { selection.iwv = dev.weightedRisk }
         return selection
+    }
+
+    /// Reverse validation (Zhong, Fan, Yang, Verscheure, Ren, ECML PKDD 2010, "Cross Validation
+    /// Framework to Choose amongst Models and Datasets for Transfer Learning"; Ganin et al., JMLR 2016,
+    /// §5.1.2): pseudo-label the target pool with `model`, ŷ_j = argmax_k f(x_j)_k; train a fresh model
+    /// of the recipe's architecture (random initialisation, no pretrained weights, nothing frozen) on
+    /// {(x_j, ŷ_j)} with the recipe's optimizer, learning-rate schedule and batch size, no strategy, for
+    /// half the recipe's epochs (at least one), seeded by a fork of `seed`; then
+    ///
+    ///     RV = (1/n) Σ_i [argmax_k f_rev(x_i)_k = y_i]   over the labelled source validation split
+    ///
+    /// (higher is better): a model whose target labelling is consistent with the source's transfers
+    /// back. The reverse model's unlabelled pool is the target itself (a source-only loop never reads
+    /// it). Reads the whole target pool into memory. nil without a source validation split or when
+    /// the reverse training diverges.
+    func reverseValidation(_ model: AdaptationModel, data: TrainingData, seed: UInt64) throws -> Double? {
+        let validation = data.sourceEvaluation
+        guard validation.name == "sourceValidation", !validation.labels.isEmpty, data.target.count > 0 else { return nil }
+        let targetX = try data.target.inputs(rows: Array(0..<data.target.count))
+        let reverseData = TrainingData(
+            source: LabelledDomain(inputs: InMemorySource(targetX), labels: model.predict(targetX)), target: InMemorySource(targetX),
+            targetLabels: nil, classNames: data.classNames, shiftDescription: "reverse validation: the target with pseudo-labels")
+        var rng = SeededGenerator(seed: seed).fork("reverse-validation")
+        let reverse = try AdaptationModel.make(inputShape: data.sampleShape, classCount: data.classCount, spec: recipe.model.spec, rng: &rng)
+        let epochs = max(1, recipe.epochs / 2)
+        let configuration = TrainerConfiguration(
+            epochs: epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, learningRateSchedule: recipe.schedule,
+            seed: rng.next(), evaluationInterval: epochs)
+        do {
+            _ = try Trainer(model: reverse, data: reverseData, configuration: configuration, strategies: []).run()
+        } catch TrainingError.nonFinite {
+            return nil
+        }
+        return try Runner.report(reverse, validation)?.accuracy
     }
 
     /// The target accuracy of the same recipe without strategies, when the recipe asks for it.

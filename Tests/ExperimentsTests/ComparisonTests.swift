@@ -95,6 +95,56 @@ final class ComparisonTests: XCTestCase {
         XCTAssertTrue(svg.contains(">dann</text>"))
     }
 
+    func testNewSelectionScoresAreAveragedAndPickedInTheirDirection() throws {
+        // Per strategy (snd ↑, im ↑, iwv ↓, reverse validation ↑): dann (1.8 and 2.2 → 2.0, 0.1, 0.9, 0.7),
+        // cdan (1.5, 0.5, 0.6, 0.8), sourceOnly (1.0, 0.3, 0.4, 0.75); targetOnly has the best of each but
+        // is no candidate. So SND picks dann, IM cdan, IWV sourceOnly, reverse validation cdan (source
+        // validation sourceOnly, entropy cdan, oracle cdan).
+        let scores: [(String, UInt64, SelectionScores)] = [
+            ("dann", 0, SelectionScores(snd: 1.8, im: 0.1, iwv: 0.9, reverseValidation: 0.7)),
+            ("dann", 1, SelectionScores(snd: 2.2, im: 0.1, iwv: 0.9, reverseValidation: 0.7)),
+            ("cdan", 0, SelectionScores(snd: 1.5, im: 0.5, iwv: 0.6, reverseValidation: 0.8)),
+            ("sourceOnly", 0, SelectionScores(snd: 1.0, im: 0.3, iwv: 0.4, reverseValidation: 0.75)),
+            ("targetOnly", 0, SelectionScores(snd: 9, im: 9, iwv: 0, reverseValidation: 1)),
+        ]
+        for (strategy, seed, selection) in scores {
+            let entropy = ["cdan": 0.2, "dann": 0.3][strategy] ?? 0.4
+            var r = report(task: "t", strategy: strategy, seed: seed, target: strategy == "cdan" ? 0.8 : 0.7, source: 0.9, entropy: entropy)
+            r.selection = selection
+            r.selection.sourceValidation = strategy == "sourceOnly" ? 0.95 : 0.9
+            r.selection.entropy = entropy
+            try save(r)
+        }
+        let summary = try CompareTool.collect(directory)
+        let dann = try XCTUnwrap(summary.row(task: "t", strategy: "dann"))
+        XCTAssertEqual(dann.selectionSnd!, 2.0, accuracy: 1e-12, "mean over seeds")
+        XCTAssertEqual(dann.selectionIm!, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(dann.selectionIwv!, 0.9, accuracy: 1e-12)
+        XCTAssertEqual(dann.selectionReverseValidation!, 0.7, accuracy: 1e-12)
+        func pick(_ rule: String) -> String? { summary.selections.first { $0.task == "t" && $0.rule == rule }?.picked }
+        XCTAssertEqual(pick("snd"), "dann")
+        XCTAssertEqual(pick("im"), "cdan")
+        XCTAssertEqual(pick("iwv"), "sourceOnly")
+        XCTAssertEqual(pick("reverse_validation"), "cdan")
+        XCTAssertNil(pick("dev"))
+
+        try summary.write(to: directory)
+        let csv = try String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8)
+        let header = csv.split(separator: "\n")[0].split(separator: ",").map(String.init)
+        let row = try XCTUnwrap(csv.split(separator: "\n").first { $0.hasPrefix("t,,dann,") }).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for (column, value) in [("selection_snd", 2.0), ("selection_im", 0.1), ("selection_iwv", 0.9), ("selection_reverse_validation", 0.7)] {
+            let index = try XCTUnwrap(header.firstIndex(of: column), column)
+            XCTAssertEqual(Double(row[index])!, value, accuracy: 1e-6, column)
+        }
+        XCTAssertEqual(row.count, header.count)
+        let markdown = try String(contentsOf: directory.appendingPathComponent("summary.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("| task | source validation | entropy | snd | im | iwv | reverse validation | oracle |"), markdown)
+        XCTAssertTrue(markdown.contains("| t | sourceOnly (70.0) | cdan (80.0) | dann (70.0) | cdan (80.0) | sourceOnly (70.0) | cdan (80.0) | cdan (80.0) |"), markdown)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as! [String: Any]
+        let firstRow = try XCTUnwrap((json["rows"] as? [[String: Any]])?.first)
+        for key in ["selection_snd", "selection_im", "selection_iwv", "selection_reverse_validation"] { XCTAssertNotNil(firstRow[key], key) }
+    }
+
     func testSweepSeverityComesFromThePlanAndDrawsTheSweepPlot() throws {
         for task in ["near", "far"] {
             for strategy in ["sourceOnly", "dann"] {

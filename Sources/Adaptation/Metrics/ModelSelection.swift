@@ -39,7 +39,7 @@ public enum ModelSelection {
         }
         let n = Double(losses.count)
         let weighted = zip(losses, weights).map { $0 * $1 }
-        let meanL = weighted.reduce(0, +) / n
+        let meanL = importanceWeightedValidation(losses: losses, weights: weights)
         let meanW = weights.reduce(0, +) / n
         var cov = 0.0, varW = 0.0
         for (l, w) in zip(weighted, weights) {
@@ -50,6 +50,94 @@ public enum ModelSelection {
         varW /= n - 1
         let eta = varW > 0 ? -cov / varW : 0
         return DEVEstimate(risk: meanL + eta * meanW - eta, weightedRisk: meanL, eta: eta, meanWeight: meanW, count: losses.count)
+    }
+
+    /// Importance-weighted validation, IWCV's risk on a held-out split (Sugiyama, Krauledat,
+    /// Müller, JMLR 2007, "Covariate Shift Adaptation by Importance Weighted Cross Validation"):
+    ///
+    ///     R_IWV = (1/n) Σ_i w_i ℓ_i    (lower is better),
+    ///
+    /// ℓ_i the per-sample source-validation loss and w_i ≈ p_T(x_i)/p_S(x_i) (`importanceWeights`).
+    /// Unbiased for the target risk when the weights are exact, but its variance grows with the
+    /// spread of the weights; DEV is this plus a control variate (`DEVEstimate.weightedRisk` holds
+    /// the same number). With every weight 1 it is the plain mean loss.
+    public static func importanceWeightedValidation(losses: [Double], weights: [Double]) -> Double {
+        precondition(
+            losses.count == weights.count, "importanceWeightedValidation: \(losses.count) losses for \(weights.count) weights")
+        precondition(!losses.isEmpty, "importanceWeightedValidation: no validation samples")
+        return zip(losses, weights).map { $0 * $1 }.reduce(0, +) / Double(losses.count)
+    }
+
+    /// Soft Neighborhood Density (Saito, Kim, Teterwak, Sclaroff, Darrell, Saenko, ICCV 2021, "Tune
+    /// it the Right Way: Unsupervised Validation of Domain Adaptation via Soft Neighborhood Density")
+    /// of N×K target logits; higher is better:
+    ///
+    ///     p_i = softmax(z_i),   p̂_i = p_i / ‖p_i‖₂,   s_ij = p̂_i · p̂_j   (j ≠ i),
+    ///     q_ij = exp(s_ij / τ) / Σ_{k≠i} exp(s_ik / τ),   SND = (1/N) Σ_i −Σ_{j≠i} q_ij log q_ij,
+    ///
+    /// τ = 0.05 as in the paper. A high density means each sample has many close neighbours in
+    /// prediction space — clustered, not scattered, target predictions. The diagonal is left out of
+    /// each row's softmax; the authors' code fills it with −1/τ instead, which differs by a weight
+    /// of at most e^−20 since s_ij ≥ 0 for probability vectors. Time O(N²K): pass a subsample of a
+    /// large pool. Needs N ≥ 2 (with N = 2 each row has one neighbour and SND = 0).
+    public static func softNeighborhoodDensity(logits: Tensor, temperature: Double = 0.05) -> Double {
+        precondition(logits.rank == 2 && logits.shape[0] >= 2, "softNeighborhoodDensity: logits must be N×K with N ≥ 2, got \(logits.shape)")
+        precondition(temperature > 0 && temperature.isFinite, "softNeighborhoodDensity: temperature \(temperature) must be > 0")
+        let n = logits.shape[0], k = logits.shape[1]
+        var unit = probabilities(logits)
+        for i in 0..<n {
+            let norm = (0..<k).map { unit[i * k + $0] * unit[i * k + $0] }.reduce(0, +).squareRoot()
+            for c in 0..<k { unit[i * k + c] /= norm }
+        }
+        var total = 0.0
+        var scaled = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            for j in 0..<n where j != i {
+                var dot = 0.0
+                for c in 0..<k { dot += unit[i * k + c] * unit[j * k + c] }
+                scaled[j] = dot / temperature
+            }
+            // H(softmax(a)) = log Σ_j e^{a_j} − Σ_j q_j a_j, with the maximum taken out for stability.
+            let top = (0..<n).filter { $0 != i }.map { scaled[$0] }.max()!
+            var z = 0.0, weighted = 0.0
+            for j in 0..<n where j != i {
+                let e = Foundation.exp(scaled[j] - top)
+                z += e
+                weighted += e * (scaled[j] - top)
+            }
+            total += Foundation.log(z) - weighted / z
+        }
+        return total / Double(n)
+    }
+
+    /// Information-maximisation score (Gomes, Krause, Perona, NIPS 2010, "Discriminative Clustering
+    /// by Regularized Information Maximization"; a validation score in Musgrave, Belongie, Lim,
+    /// "Unsupervised Domain Adaptation: A Reality Check", 2021) of N×K target logits, in nats;
+    /// higher is better:
+    ///
+    ///     p_i = softmax(z_i),   p̄ = (1/N) Σ_i p_i,   IM = H(p̄) − (1/N) Σ_i H(p_i),   H(p) = −Σ_k p_k log p_k,
+    ///
+    /// the mutual information between a sample and its predicted class: high when each prediction
+    /// is confident (low H(p_i)) and the classes are used evenly (high H(p̄)). Between 0 (every
+    /// prediction the same) and log K. SHOT's L_IM is −IM.
+    public static func informationMaximization(logits: Tensor) -> Double {
+        precondition(logits.rank == 2 && logits.shape[0] > 0, "informationMaximization: logits must be N×K with N > 0, got \(logits.shape)")
+        let n = logits.shape[0], k = logits.shape[1]
+        let p = probabilities(logits)
+        func entropy(_ q: some Sequence<Double>) -> Double { q.reduce(0) { $1 > 0 ? $0 - $1 * Foundation.log($1) : $0 } }
+        var meanP = [Double](repeating: 0, count: k)
+        var meanH = 0.0
+        for i in 0..<n {
+            let row = p[(i * k)..<((i + 1) * k)]
+            for (c, v) in row.enumerated() { meanP[c] += v / Double(n) }
+            meanH += entropy(row) / Double(n)
+        }
+        return entropy(meanP) - meanH
+    }
+
+    /// softmax(z) of N×K logits, row-major, in Double.
+    static func probabilities(_ logits: Tensor) -> [Double] {
+        logits.logSoftmax(axis: 1).scalars.map { Foundation.exp(Double($0)) }
     }
 
     /// Importance weights of source-validation samples, w(x) = (n_s / n_t) · p(target|x) / p(source|x),
