@@ -212,7 +212,8 @@ public enum Embedding {
     /// is N(0, 10⁻⁴ I) drawn from `SeededGenerator(seed: seed)`.
     ///
     /// Cost O(n² · (dimension + iterations)) time and O(n²) memory: meant for at most a few
-    /// thousand points (1000 points and 500 iterations take about a second in a release build).
+    /// thousand points (in a release build on one core: 1000 points of 64 values about 1 s,
+    /// 2000 points about 4 s, for 500 iterations).
     /// Non-finite entries are read as 0; fewer than 3 points are placed on a line.
     public static func tsne(
         _ x: [Double], dimension: Int, perplexity: Double = 30, iterations: Int = 500, seed: UInt64
@@ -221,7 +222,7 @@ public enum Embedding {
         precondition(perplexity > 0 && iterations >= 0, "Embedding.tsne: perplexity must be positive, iterations non-negative")
         let n = x.count / dimension
         guard n >= 3 else { return (0..<n).flatMap { [Double($0), 0] } }
-        let p = jointProbabilities(x.map { $0.isFinite ? $0 : 0 }, rows: n, dimension: dimension, perplexity: min(perplexity, Double(n - 1) / 3))
+        let p = jointProbabilities(x.map { $0.isFinite ? $0 : 0 }, rows: n, dimension: dimension, perplexity: min(perplexity, Double(n - 1) / 3)).map { Float($0) }
         var rng = SeededGenerator(seed: seed)
         var ys = (0..<n).map { _ in 1e-2 * Double(rng.nextNormal()) }
         var yy = (0..<n).map { _ in 1e-2 * Double(rng.nextNormal()) }
@@ -231,11 +232,10 @@ public enum Embedding {
         var (vx, vy) = ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n))
         var (gainX, gainY) = ([Double](repeating: 1, count: n), [Double](repeating: 1, count: n))
         var (gx, gy) = ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n))
-        var kernel = [Double](repeating: 0, count: n * n)
         for iteration in 0..<iterations {
             let alpha = iteration < exaggerated ? exaggeration : 1
             let momentum = iteration < exaggerated ? 0.5 : 0.8
-            gradient(p, ys, yy, alpha: alpha, kernel: &kernel, gx: &gx, gy: &gy)
+            gradient(p, ys, yy, alpha: alpha, gx: &gx, gy: &gy)
             update(&ys, gradient: gx, velocity: &vx, gains: &gainX, momentum: momentum, learningRate: learningRate)
             update(&yy, gradient: gy, velocity: &vy, gains: &gainY, momentum: momentum, learningRate: learningRate)
             // Keep the embedding centred (the objective is translation invariant).
@@ -331,47 +331,69 @@ public enum Embedding {
         return p
     }
 
-    /// ∂KL/∂y into `gx`, `gy`; `kernel` is scratch for the n × n values (1 + ‖y_i − y_j‖²)⁻¹.
-    private static func gradient(
-        _ p: [Double], _ ys: [Double], _ yy: [Double], alpha: Double, kernel: inout [Double], gx: inout [Double], gy: inout [Double]
-    ) {
-        let n = ys.count
+    /// ∂KL/∂y into `gx`, `gy` in one pass over the pairs: with k_ij = (1 + ‖y_i − y_j‖²)⁻¹ and
+    /// Z = Σ_{i≠j} k_ij, ∂C/∂y_i = 4 (Σ_j α p_ij k_ij (y_i − y_j) − Z⁻¹ Σ_j k_ij² (y_i − y_j)), so Z
+    /// is needed only after the sums (no n × n buffer; the i = j term adds 0 to both sums).
+    ///
+    /// The pair loop runs in Float on explicit 8-lane vectors (the compiler does not reorder a
+    /// floating-point sum, so a plain loop would stay scalar); the lanes are added in a fixed order,
+    /// so the result is deterministic. Float is ample for a plot's coordinates.
+    private static func gradient(_ p: [Float], _ ysDouble: [Double], _ yyDouble: [Double], alpha: Double, gx: inout [Double], gy: inout [Double]) {
+        typealias V = SIMD8<Float>
+        let n = ysDouble.count
+        let ys = ysDouble.map { Float($0) }, yy = yyDouble.map { Float($0) }
+        let alpha = Float(alpha)
         var z = 0.0
+        var (repelX, repelY) = ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n))
         p.withUnsafeBufferPointer { p in
             ys.withUnsafeBufferPointer { ys in
                 yy.withUnsafeBufferPointer { yy in
-                    kernel.withUnsafeMutableBufferPointer { kernel in
-                        for i in 0..<n {
-                            let (xi, yi) = (ys[i], yy[i])
-                            let out = kernel.baseAddress! + i * n
-                            var rowSum = 0.0
-                            for j in 0..<n {
-                                let dx = xi - ys[j], dy = yi - yy[j]
-                                let q = 1 / (1 + dx * dx + dy * dy)
-                                out[j] = q
-                                rowSum += q
-                            }
-                            // The diagonal term (q = 1) is not a pair.
-                            out[i] = 0
-                            z += rowSum - 1
+                    let (px, py, pp) = (UnsafeRawPointer(ys.baseAddress!), UnsafeRawPointer(yy.baseAddress!), UnsafeRawPointer(p.baseAddress!))
+                    let stride = MemoryLayout<Float>.stride
+                    for i in 0..<n {
+                        let (xi, yi) = (ys[i], yy[i])
+                        let (vxi, vyi) = (V(repeating: xi), V(repeating: yi))
+                        var (rowSum, ax, ay, bx, by) = (V(), V(), V(), V(), V())
+                        var j = 0
+                        while j + 8 <= n {
+                            let dx = vxi - px.loadUnaligned(fromByteOffset: j * stride, as: V.self)
+                            let dy = vyi - py.loadUnaligned(fromByteOffset: j * stride, as: V.self)
+                            let k = 1 / (1 + dx * dx + dy * dy)
+                            rowSum += k
+                            let attract = alpha * pp.loadUnaligned(fromByteOffset: (i * n + j) * stride, as: V.self) * k
+                            ax += attract * dx
+                            ay += attract * dy
+                            let repel = k * k
+                            bx += repel * dx
+                            by += repel * dy
+                            j += 8
                         }
-                        let inverseZ = 1 / max(z, 1e-300)
-                        for i in 0..<n {
-                            let (xi, yi) = (ys[i], yy[i])
-                            let k = kernel.baseAddress! + i * n
-                            let pi = p.baseAddress! + i * n
-                            var sx = 0.0, sy = 0.0
-                            for j in 0..<n {
-                                let w = (alpha * pi[j] - k[j] * inverseZ) * k[j]
-                                sx += w * (xi - ys[j])
-                                sy += w * (yi - yy[j])
-                            }
-                            gx[i] = 4 * sx
-                            gy[i] = 4 * sy
+                        var (sum, sax, say, sbx, sby) = (rowSum.sum(), ax.sum(), ay.sum(), bx.sum(), by.sum())
+                        while j < n {
+                            let dx = xi - ys[j], dy = yi - yy[j]
+                            let k = 1 / (1 + dx * dx + dy * dy)
+                            sum += k
+                            let attract = alpha * p[i * n + j] * k
+                            sax += attract * dx
+                            say += attract * dy
+                            sbx += k * k * dx
+                            sby += k * k * dy
+                            j += 1
                         }
+                        // The diagonal term (k = 1) is not a pair.
+                        z += Double(sum) - 1
+                        gx[i] = Double(sax)
+                        gy[i] = Double(say)
+                        repelX[i] = Double(sbx)
+                        repelY[i] = Double(sby)
                     }
                 }
             }
+        }
+        let inverseZ = 1 / max(z, 1e-300)
+        for i in 0..<n {
+            gx[i] = 4 * (gx[i] - repelX[i] * inverseZ)
+            gy[i] = 4 * (gy[i] - repelY[i] * inverseZ)
         }
     }
 

@@ -240,8 +240,8 @@ extension RunPlots {
         let (x0, y0) = origin
         let grid = cell * Double(k)
         svg.text(x0 - 12, y0 - 24, title, size: 12, bold: true)
-        svg.text(x0 + grid / 2, y0 - 8, "predicted class →", size: 10, anchor: "middle", colour: "#555")
-        svg.rotatedText(x0 - 18 - (names.map { textWidth($0, size: 11) }.max() ?? 20) + 4, y0 + grid / 2, "true class →", size: 10, angle: -90, colour: "#555")
+        svg.text(x0 + grid / 2, y0 - 8, "predicted class", size: 10, anchor: "middle", colour: "#555")
+        svg.rotatedText(x0 - 18 - (names.map { textWidth($0, size: 11) }.max() ?? 20) + 4, y0 + grid / 2, "true class", size: 10, angle: -90, colour: "#555")
         let fontSize = min(11, cell * 0.38)
         for t in 0..<k {
             let row = t < panel.matrix.count ? panel.matrix[t] : []

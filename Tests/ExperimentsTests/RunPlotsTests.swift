@@ -1,6 +1,8 @@
 import Adaptation
 import Experiments
+import DomainData
 import Foundation
+import HDF5Kit
 import TensorCore
 import XCTest
 
@@ -225,7 +227,7 @@ final class RunPlotsTests: XCTestCase {
             _ = wellFormedText(try String(contentsOf: url, encoding: .utf8))
         }
         let again = try run(Self.recipe, into: "b")
-        for name in ["features.svg", "decision-boundary.svg", "confusion.svg"] {
+        for name in RunPlots.Kind.allCases.map(\.fileName) {
             XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent(name)), try Data(contentsOf: again.appendingPathComponent(name)), "\(name): same recipe and seed, same bytes")
         }
         let off = try run(Self.recipe.replacingOccurrences(of: "  every: 2\n", with: "  every: 2\n  plots: []\n"), into: "off")
@@ -235,6 +237,27 @@ final class RunPlotsTests: XCTestCase {
         }
         let some = try run(Self.recipe.replacingOccurrences(of: "  every: 2\n", with: "  every: 2\n  plots: [confusion]\n  plot_samples: 10\n"), into: "some")
         XCTAssertEqual(RunPlots.Kind.allCases.filter { FileManager.default.fileExists(atPath: some.appendingPathComponent($0.fileName).path) }, [.confusion])
+    }
+
+    /// 3-D inputs and an unlabelled target: no decision boundary, a source-only confusion plot.
+    func testRunOnThreeDimensionalUnlabelledDataSkipsTheDecisionBoundary() throws {
+        var rng = SeededGenerator(seed: 2)
+        func split(_ n: Int, shift: Float, labelled: Bool) -> DomainSplit {
+            let y = (0..<n).map { $0 % 2 }
+            let x = Tensor(shape: [n, 3], scalars: (0..<(3 * n)).map { i in rng.nextNormal() + Float(y[i / 3]) * 3 + shift })
+            return DomainSplit(x: x, y: labelled ? y : nil)
+        }
+        let data = DomainDataset(source: split(60, shift: 0, labelled: true), target: split(60, shift: 1, labelled: false), classNames: ["a", "b"], shiftDescription: "offset")
+        try DomainDatasetFile.save(data, to: directory.appendingPathComponent("three.h5"))
+        let recipe = Self.recipe.replacingOccurrences(
+            of: "  generator: moons\n  rotation: 30\n  samples_per_class: 40\n  test_samples_per_class: 60\n", with: "  file: three.h5\n")
+        XCTAssertTrue(recipe.contains("file: three.h5"))
+        let folder = try run(recipe, into: "three")
+        let written = RunPlots.Kind.allCases.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.fileName).path) }
+        XCTAssertEqual(written, [.learningCurves, .features, .confusion])
+        let confusion = wellFormedText(try String(contentsOf: folder.appendingPathComponent("confusion.svg"), encoding: .utf8))
+        XCTAssertTrue(confusion.contains("The target has no labels"))
+        XCTAssertTrue(wellFormedText(try String(contentsOf: folder.appendingPathComponent("features.svg"), encoding: .utf8)).contains("target (no labels)"))
     }
 
     func testRecipeRefusesUnknownPlotsAndSampleCounts() throws {
