@@ -63,6 +63,12 @@ public struct ComparisonSummary: Sendable, Codable, Equatable {
     public var rows: [StrategySummary]
     public var selections: [SelectionOutcome]
     public var runCount: Int
+    /// Per task and rule, what selecting seed by seed costs against the oracle (`SelectionStudy`).
+    public var selectionCosts: [SelectionCost] = []
+    /// Every configuration against source-only, paired on the seeds both ran.
+    public var pairedComparisons: [PairedComparison] = []
+    /// The transfer / no-transfer decision per task and adapted configuration.
+    public var transferDecisions: [TransferDecision] = []
 
     /// Strategies in first-seen order with the baselines first.
     public var strategies: [String] {
@@ -88,6 +94,26 @@ public struct ComparisonSummary: Sendable, Codable, Equatable {
     }
 
     public func row(task: String, strategy: String) -> StrategySummary? { rows.first { $0.task == task && $0.strategy == strategy } }
+}
+
+extension ComparisonSummary {
+    enum CodingKeys: String, CodingKey {
+        case title, sweepKey, sweepLabel, rows, selections, runCount, selectionCosts, pairedComparisons, transferDecisions
+    }
+
+    /// Reads summaries written before the selection study existed (its lists are then empty).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        title = try c.decode(String.self, forKey: .title)
+        sweepKey = try c.decodeIfPresent(String.self, forKey: .sweepKey)
+        sweepLabel = try c.decodeIfPresent(String.self, forKey: .sweepLabel)
+        rows = try c.decode([StrategySummary].self, forKey: .rows)
+        selections = try c.decodeIfPresent([SelectionOutcome].self, forKey: .selections) ?? []
+        runCount = try c.decode(Int.self, forKey: .runCount)
+        selectionCosts = try c.decodeIfPresent([SelectionCost].self, forKey: .selectionCosts) ?? []
+        pairedComparisons = try c.decodeIfPresent([PairedComparison].self, forKey: .pairedComparisons) ?? []
+        transferDecisions = try c.decodeIfPresent([TransferDecision].self, forKey: .transferDecisions) ?? []
+    }
 }
 
 /// Aggregates run reports into a comparison.
@@ -175,6 +201,11 @@ public enum Comparison {
         }
         var result = summary
         result.selections = selections
+        // Seed by seed: what each rule's pick costs, paired tests, the transfer decision.
+        let table = SelectionStudy.table(runs.map(\.report))
+        result.selectionCosts = SelectionStudy.costs(table, tasks: summary.tasks, strategies: summary.strategies)
+        result.pairedComparisons = SelectionStudy.paired(table, tasks: summary.tasks, strategies: summary.strategies)
+        result.transferDecisions = SelectionStudy.decisions(table, tasks: summary.tasks, strategies: summary.strategies)
         return result
     }
 }
@@ -182,11 +213,11 @@ public enum Comparison {
 // MARK: - Writing
 
 extension ComparisonSummary {
-    private func pct(_ v: MeanStd?) -> String {
+    func pct(_ v: MeanStd?) -> String {
         guard let v else { return "—" }
         return v.count > 1 ? String(format: "%.1f ± %.1f", v.mean * 100, v.std * 100) : String(format: "%.1f", v.mean * 100)
     }
-    private func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
+    func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
     private func number(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
 
     /// The selection rules in the order the tables show them, the oracle last.
@@ -228,7 +259,111 @@ extension ComparisonSummary {
                 out += "| \(taskCell) | " + cells.joined(separator: " | ") + " |\n"
             }
         }
+        out += selectionStudyMarkdown
         return out
+    }
+
+    /// The task's cell: its sweep value, else its name.
+    func taskCell(_ task: String) -> String { rows.first { $0.task == task }?.severity.map { severityText($0) } ?? task }
+
+    /// `mean [low, high]` of an interval, scaled (100: points of accuracy).
+    static func intervalText(_ v: Interval?, scale: Double = 100, format: String = "%.1f") -> String {
+        guard let v else { return "—" }
+        let mean = String(format: format, v.mean * scale)
+        return v.count > 1 ? "\(mean) [\(String(format: format, v.low * scale)), \(String(format: format, v.high * scale))]" : mean
+    }
+
+    /// Per rule over all tasks: mean regret and rank correlation (`SelectionStudy`).
+    public var ruleOverview: [(rule: String, tasks: Int, regret: Double, rankCorrelation: Double?, oracleMatches: Int)] {
+        ComparisonSummary.selectionRules.compactMap { rule in
+            let costs = selectionCosts.filter { $0.rule == rule }
+            guard !costs.isEmpty else { return nil }
+            let regrets = costs.compactMap { $0.regret?.mean }
+            let rhos = costs.compactMap { $0.rankCorrelation?.mean }
+            let oracle = selectionCosts.filter { $0.rule == "oracle" }
+            let matches = costs.filter { c in oracle.first { $0.task == c.task }?.pickedMostOften == c.pickedMostOften }.count
+            return (rule, costs.count, regrets.reduce(0, +) / Double(max(regrets.count, 1)), rhos.isEmpty ? nil : rhos.reduce(0, +) / Double(rhos.count), matches)
+        }
+    }
+
+    /// The selection study, the paired tests and the transfer decisions as Markdown.
+    var selectionStudyMarkdown: String {
+        var out = ""
+        let taskHeader = sweepLabel ?? "task"
+        if !selectionCosts.isEmpty {
+            out += "\n## What selection costs, seed by seed\n\n"
+            out += "On each seed every rule picks one configuration among the candidates (all but target-only); regret = the oracle's "
+                + "target accuracy − the pick's, in points; ρ = Spearman rank correlation between the rule's score (sign-flipped where "
+                + "lower is better) and target accuracy over the candidates. Mean [95 % t interval] over seeds; the overview averages the tasks.\n\n"
+            out += "| rule | tasks | mean regret (points) | mean ρ | picks the oracle's configuration |\n|---|---|---|---|---|\n"
+            for r in ruleOverview {
+                out += "| \(r.rule.replacingOccurrences(of: "_", with: " ")) | \(r.tasks) | \(String(format: "%.1f", r.regret * 100)) | "
+                    + "\(r.rankCorrelation.map { String(format: "%+.2f", $0) } ?? "—") | \(r.oracleMatches) of \(r.tasks) |\n"
+            }
+            out += "\n| \(taskHeader) | rule | seeds | candidates | picked most often | picked acc | oracle acc | regret | ρ |\n"
+            out += "|---|---|---|---|---|---|---|---|---|\n"
+            for c in selectionCosts {
+                out += "| \(taskCell(c.task)) | \(c.rule.replacingOccurrences(of: "_", with: " ")) | \(c.seeds) | \(c.candidates) | \(c.pickedMostOften) | "
+                    + "\(Self.intervalText(c.pickedAccuracy)) | \(Self.intervalText(c.oracleAccuracy)) | \(Self.intervalText(c.regret)) | "
+                    + "\(Self.intervalText(c.rankCorrelation, scale: 1, format: "%+.2f")) |\n"
+            }
+        }
+        if !pairedComparisons.isEmpty {
+            out += "\n## Paired against source-only\n\n"
+            out += "Target accuracy of each configuration − source-only's on the same seeds, in points: mean [95 % t interval] "
+                + "and the two-sided p-value of the paired t-test.\n\n"
+            out += "| \(taskHeader) | strategy | seeds | difference | p |\n|---|---|---|---|---|\n"
+            for p in pairedComparisons {
+                out += "| \(taskCell(p.task)) | \(p.strategy) | \(p.difference.count) | \(Self.intervalText(p.difference, format: "%+.1f")) | \(String(format: "%.3g", p.p)) |\n"
+            }
+        }
+        if !transferDecisions.isEmpty {
+            out += "\n## Transfer or not\n\n"
+            out += "Per seed, keep the adapted model when its estimated target risk (DEV, else IWV; no target label) is no higher than "
+                + "the source-only model's, else fall back to source-only. Target accuracy in % (mean ± std over seeds) of always "
+                + "adapting, never adapting and the guarded choice; NTG of the guarded choice in points.\n\n"
+            out += "| \(taskHeader) | strategy | rule | always adapt | never adapt | guarded | fell back | guarded NTG |\n|---|---|---|---|---|---|---|---|\n"
+            for d in transferDecisions {
+                out += "| \(taskCell(d.task)) | \(d.strategy) | \(d.rule) | \(pct(d.alwaysAdaptAccuracy)) | \(pct(d.neverAdaptAccuracy)) | "
+                    + "\(pct(d.guardedAccuracy)) | \(d.fellBack) of \(d.seeds) | \(points(d.guardedNegativeTransferGap)) |\n"
+            }
+            out += "\n| strategy | tasks | always adapt | never adapt | guarded |\n|---|---|---|---|---|\n"
+            for (strategy, always, never, guarded, count) in transferOverview {
+                out += "| \(strategy) | \(count) | \(String(format: "%.1f", always * 100)) | \(String(format: "%.1f", never * 100)) | \(String(format: "%.1f", guarded * 100)) |\n"
+            }
+        }
+        return out
+    }
+
+    /// Per adapted configuration, the mean over tasks of always adapting, never adapting and the guarded choice.
+    public var transferOverview: [(strategy: String, always: Double, never: Double, guarded: Double, tasks: Int)] {
+        strategies.compactMap { strategy in
+            let d = transferDecisions.filter { $0.strategy == strategy }
+            let always = d.compactMap { $0.alwaysAdaptAccuracy?.mean }, never = d.compactMap { $0.neverAdaptAccuracy?.mean }
+            let guarded = d.compactMap { $0.guardedAccuracy?.mean }
+            guard !d.isEmpty, always.count == d.count, never.count == d.count, guarded.count == d.count else { return nil }
+            let n = Double(d.count)
+            return (strategy, always.reduce(0, +) / n, never.reduce(0, +) / n, guarded.reduce(0, +) / n, d.count)
+        }
+    }
+
+    /// One row per task and rule of the selection study.
+    public var selectionCSV: String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        func quoted(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+        var lines = [[
+            "task", "severity", "rule", "seeds", "candidates", "picked_most_often", "picked_accuracy_mean", "picked_accuracy_low", "picked_accuracy_high",
+            "oracle_accuracy_mean", "regret_mean", "regret_low", "regret_high", "rank_correlation_mean", "rank_correlation_low", "rank_correlation_high",
+        ].joined(separator: ",")]
+        for c in selectionCosts {
+            let severity = rows.first { $0.task == c.task }?.severity
+            lines.append([
+                quoted(c.task), f(severity), c.rule, String(c.seeds), String(c.candidates), quoted(c.pickedMostOften),
+                f(c.pickedAccuracy?.mean), f(c.pickedAccuracy?.low), f(c.pickedAccuracy?.high), f(c.oracleAccuracy?.mean),
+                f(c.regret?.mean), f(c.regret?.low), f(c.regret?.high), f(c.rankCorrelation?.mean), f(c.rankCorrelation?.low), f(c.rankCorrelation?.high),
+            ].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     func severityText(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(format: "%g", v) }
@@ -263,7 +398,7 @@ extension ComparisonSummary {
     /// Pretty JSON with sorted snake_case keys (`ResultJSON`).
     public func jsonData() throws -> Data { try ResultJSON.encoder().encode(self) }
 
-    /// Writes summary.md, summary.csv, summary.json, the SVG plots and report.html into `directory`; returns the files written.
+    /// Writes summary.md, summary.csv, summary.json, selection.csv (when there is a selection study), the SVG plots and report.html into `directory`; returns the files written.
     @discardableResult
     public func write(to directory: URL) throws -> [URL] {
         var written: [URL] = []
@@ -275,6 +410,7 @@ extension ComparisonSummary {
         try put("summary.md", Data(markdown.utf8))
         try put("summary.csv", Data(csv.utf8))
         try put("summary.json", try jsonData())
+        if !selectionCosts.isEmpty { try put("selection.csv", Data(selectionCSV.utf8)) }
         try put("accuracy.svg", Data(Plots.accuracyPerStrategy(self).utf8))
         if rows.contains(where: { $0.severity != nil }) {
             try put("sweep.svg", Data(Plots.sweep(self).utf8))

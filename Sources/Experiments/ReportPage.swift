@@ -136,11 +136,61 @@ public enum ReportPage {
             body += table([taskHeader] + rules.map { $0.replacingOccurrences(of: "_", with: " ") }, selectionRows, id: "selection")
         }
 
+        body += selectionStudy(s)
         body += plots(in: folder, order: comparisonPlotOrder)
         body += runTable(folder)
         body += planRecipes(folder)
         body += files(["summary.md", "summary.csv", "summary.json", "plan.json"], in: folder)
         return document(title: s.title, body: body)
+    }
+
+    /// The seed-by-seed selection costs, the paired tests and the transfer decisions (`SelectionStudy`).
+    static func selectionStudy(_ s: ComparisonSummary) -> String {
+        var body = ""
+        let taskHeader = s.sweepLabel ?? "task"
+        if !s.selectionCosts.isEmpty {
+            body += "<h2>What selection costs, seed by seed</h2>\n<p>On each seed every rule picks one configuration (target-only is not a candidate); "
+                + "regret = oracle's target accuracy − the pick's, in points; ρ = Spearman correlation between the rule's score and target accuracy "
+                + "over the candidates. Mean [95 % t interval] over seeds.</p>\n"
+            body += table(
+                ["rule", "tasks", "mean regret (points)", "mean ρ", "picks the oracle's configuration"],
+                s.ruleOverview.map { r in
+                    [r.rule.replacingOccurrences(of: "_", with: " "), String(r.tasks), String(format: "%.1f", r.regret * 100),
+                     r.rankCorrelation.map { String(format: "%+.2f", $0) } ?? "—", "\(r.oracleMatches) of \(r.tasks)"]
+                }, id: "selection-overview")
+            body += "<details><summary>per task</summary>\n" + table(
+                [taskHeader, "rule", "seeds", "candidates", "picked most often", "picked acc", "oracle acc", "regret", "ρ"],
+                s.selectionCosts.map { c in
+                    [s.taskCell(c.task), c.rule.replacingOccurrences(of: "_", with: " "), String(c.seeds), String(c.candidates), c.pickedMostOften,
+                     ComparisonSummary.intervalText(c.pickedAccuracy), ComparisonSummary.intervalText(c.oracleAccuracy),
+                     ComparisonSummary.intervalText(c.regret), ComparisonSummary.intervalText(c.rankCorrelation, scale: 1, format: "%+.2f")]
+                }, id: "selection-costs") + "</details>\n"
+        }
+        if !s.pairedComparisons.isEmpty {
+            body += "<h2>Paired against source-only</h2>\n<p>Target accuracy − source-only's on the same seeds, in points: mean [95 % t interval], "
+                + "two-sided paired t-test.</p>\n"
+            body += table(
+                [taskHeader, "strategy", "seeds", "difference", "p"],
+                s.pairedComparisons.map { p in
+                    [s.taskCell(p.task), p.strategy, String(p.difference.count), ComparisonSummary.intervalText(p.difference, format: "%+.1f"), String(format: "%.3g", p.p)]
+                }, id: "paired")
+        }
+        if !s.transferDecisions.isEmpty {
+            body += "<h2>Transfer or not</h2>\n<p>Per seed, keep the adapted model when its estimated target risk (DEV, else IWV) is no higher than "
+                + "source-only's, else fall back to source-only. Target accuracy in %.</p>\n"
+            body += table(
+                ["strategy", "tasks", "always adapt", "never adapt", "guarded"],
+                s.transferOverview.map { t in
+                    [t.strategy, String(t.tasks), String(format: "%.1f", t.always * 100), String(format: "%.1f", t.never * 100), String(format: "%.1f", t.guarded * 100)]
+                }, id: "transfer-overview")
+            body += "<details><summary>per task</summary>\n" + table(
+                [taskHeader, "strategy", "rule", "always adapt", "never adapt", "guarded", "fell back", "guarded NTG"],
+                s.transferDecisions.map { d in
+                    [s.taskCell(d.task), d.strategy, d.rule, meanStd(d.alwaysAdaptAccuracy), meanStd(d.neverAdaptAccuracy), meanStd(d.guardedAccuracy),
+                     "\(d.fellBack) of \(d.seeds)", points(d.guardedNegativeTransferGap)]
+                }, id: "transfer") + "</details>\n"
+        }
+        return body
     }
 
     /// One row per run report below `folder`, linking to the run's own page when it has one.
