@@ -21,6 +21,7 @@ struct DAKitCommand: ParsableCommand {
                 EvaluateCommand.self,
                 DivergenceCommand.self,
                 StrategiesCommand.self,
+                TablesCommand.self,
             ])
     }
 

@@ -247,7 +247,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(help.status, 0, help.stderr)
             XCTAssertTrue(help.stdout.contains("USAGE: \(name) <subcommand>"), help.stdout)
             XCTAssertTrue(help.stdout.contains("See '\(name) help <subcommand>' for detailed help."), help.stdout)
-            for command in ["demo", "data", "weights", "bench", "run", "compare", "divergence", "strategies"] {
+            for command in ["demo", "data", "weights", "bench", "run", "compare", "divergence", "strategies", "tables"] {
                 XCTAssertTrue(help.stdout.contains("\n  \(command) "), "\(name) --help lists \(command)")
             }
             let runHelp = try run(as: name, ["run", "--help"])
