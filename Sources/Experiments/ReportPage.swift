@@ -153,10 +153,10 @@ public enum ReportPage {
                 + "regret = oracle's target accuracy − the pick's, in points; ρ = Spearman correlation between the rule's score and target accuracy "
                 + "over the candidates. Mean [95 % t interval] over seeds.</p>\n"
             body += table(
-                ["rule", "tasks", "mean regret (points)", "mean ρ", "picks the oracle's configuration"],
+                ["rule", "tasks", "mean regret (points)", "mean ρ", "picks as good as the oracle's"],
                 s.ruleOverview.map { r in
                     [r.rule.replacingOccurrences(of: "_", with: " "), String(r.tasks), String(format: "%.1f", r.regret * 100),
-                     r.rankCorrelation.map { String(format: "%+.2f", $0) } ?? "—", "\(r.oracleMatches) of \(r.tasks)"]
+                     r.rankCorrelation.map { String(format: "%+.2f", $0) } ?? "—", "\(r.zeroRegret) of \(r.picks)"]
                 }, id: "selection-overview")
             body += "<details><summary>per task</summary>\n" + table(
                 [taskHeader, "rule", "seeds", "candidates", "picked most often", "picked acc", "oracle acc", "regret", "ρ"],

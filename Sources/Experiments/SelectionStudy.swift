@@ -22,6 +22,8 @@ public struct SelectionCost: Sendable, Codable, Equatable {
     public var oracleAccuracy: Interval?
     public var regret: Interval?
     public var rankCorrelation: Interval?
+    /// Seeds on which the pick reached the oracle's target accuracy (regret 0; ties count).
+    public var zeroRegretSeeds: Int
 }
 
 /// A paired comparison on the seeds two configurations share: acc_T(strategy) − acc_T(baseline).
@@ -107,7 +109,8 @@ enum SelectionStudy {
                 let first = candidates.first { counts[$0] == most }!
                 out.append(SelectionCost(
                     task: task, rule: rule, seeds: picked.count, candidates: candidates.count, pickedMostOften: first,
-                    pickedAccuracy: Interval(pickedAcc), oracleAccuracy: Interval(oracle), regret: Interval(regret), rankCorrelation: Interval(rho)))
+                    pickedAccuracy: Interval(pickedAcc), oracleAccuracy: Interval(oracle), regret: Interval(regret), rankCorrelation: Interval(rho),
+                    zeroRegretSeeds: regret.filter { $0 <= 1e-12 }.count))
             }
         }
         return out
