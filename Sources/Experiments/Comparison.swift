@@ -44,6 +44,11 @@ public struct StrategySummary: Sendable, Codable, Equatable {
     public var selectionReverseValidation: Double?
     /// Runs that did not complete (failed or cancelled); not in the statistics.
     public var incompleteRuns: Int
+    /// Mean over seeds of picked − last target accuracy (`CheckpointSelection.gain`); nil unless the
+    /// runs picked a checkpoint by a rule (`selection.checkpoint`).
+    public var checkpointGain: Double? = nil
+    /// Mean over seeds of oracle − picked target accuracy over the run's evaluated epochs (`CheckpointSelection.regret`).
+    public var checkpointRegret: Double? = nil
 }
 
 /// Which strategy each rule picks on one task, and the target accuracy of that pick.
@@ -164,7 +169,8 @@ public enum Comparison {
                 selectionSourceValidation: mean(done.map(\.selection.sourceValidation)), selectionEntropy: mean(done.map(\.selection.entropy)),
                 selectionDev: mean(done.map(\.selection.dev)), selectionSnd: mean(done.map(\.selection.snd)),
                 selectionIm: mean(done.map(\.selection.im)), selectionIwv: mean(done.map(\.selection.iwv)),
-                selectionReverseValidation: mean(done.map(\.selection.reverseValidation)), incompleteRuns: all.count - done.count)
+                selectionReverseValidation: mean(done.map(\.selection.reverseValidation)), incompleteRuns: all.count - done.count,
+                checkpointGain: mean(done.map { $0.checkpointSelection?.gain }), checkpointRegret: mean(done.map { $0.checkpointSelection?.regret }))
         }
         for i in rows.indices {
             let task = rows[i].task
@@ -231,8 +237,15 @@ extension ComparisonSummary {
             + "(source accuracy lost against source-only) in points; divergences on the learned features (MMD² / proxy A-distance) "
             + "before → after training. \(runCount) runs.\n\n"
         let taskHeader = sweepLabel ?? "task"
-        out += "| \(taskHeader) | strategy | seeds | target acc | target macro-F1 | source acc | gain vs source-only | NTG | forgetting | MMD² before → after | PAD before → after |\n"
-        out += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        // Columns of checkpoint selection only where some run picked its checkpoint by a rule.
+        let checkpoints = rows.contains { $0.checkpointGain != nil || $0.checkpointRegret != nil }
+        if checkpoints {
+            out += "Checkpoint gain: target accuracy of the epoch `selection.checkpoint` picked − the last epoch's; checkpoint regret: "
+                + "the best evaluated epoch's (oracle) − the picked one's; in points, mean over seeds.\n\n"
+        }
+        out += "| \(taskHeader) | strategy | seeds | target acc | target macro-F1 | source acc | gain vs source-only | NTG | forgetting | MMD² before → after | PAD before → after |"
+            + (checkpoints ? " checkpoint gain | checkpoint regret |\n" : "\n")
+        out += "|---|---|---|---|---|---|---|---|---|---|---|" + (checkpoints ? "---|---|\n" : "\n")
         for task in tasks {
             for strategy in strategies {
                 guard let r = row(task: task, strategy: strategy) else { continue }
@@ -240,7 +253,8 @@ extension ComparisonSummary {
                 let incomplete = r.incompleteRuns > 0 ? " (+\(r.incompleteRuns) failed)" : ""
                 out += "| \(taskCell) | \(strategy) | \(r.seeds.count)\(incomplete) | \(pct(r.targetAccuracy)) | \(pct(r.targetMacroF1)) | \(pct(r.sourceAccuracy)) | "
                     + "\(points(r.gainOverSourceOnly)) | \(points(r.negativeTransferGap)) | \(points(r.forgetting)) | "
-                    + "\(number(r.divergenceBefore.mmd)) → \(number(r.divergenceAfter.mmd)) | \(number(r.divergenceBefore.pad)) → \(number(r.divergenceAfter.pad)) |\n"
+                    + "\(number(r.divergenceBefore.mmd)) → \(number(r.divergenceAfter.mmd)) | \(number(r.divergenceBefore.pad)) → \(number(r.divergenceAfter.pad)) |"
+                    + (checkpoints ? " \(points(r.checkpointGain)) | \(points(r.checkpointRegret)) |\n" : "\n")
             }
         }
         if !selections.isEmpty {

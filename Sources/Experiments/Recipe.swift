@@ -74,6 +74,38 @@ public struct SelectionRecipe: Sendable, Equatable {
     /// The rules computed when the recipe names none: every rule that costs no extra training.
     public static let defaultRules = Rule.allCases.filter { $0 != .reverseValidation }
     public var rules: [Rule]
+    /// `checkpoint:` the rule that picks, among the run's evaluated epochs, the model the run reports
+    /// and writes as `selected.h5` (`CheckpointPicker`); nil (`last`, the default): the last epoch.
+    /// Never `reverse_validation` (a model trained per evaluation) and never the oracle.
+    public var checkpoint: Rule? = nil
+}
+
+extension SelectionRecipe.Rule {
+    /// Whether a larger score means a better model (accuracies, SND, IM) or a smaller one (entropy, risks).
+    public var higherIsBetter: Bool {
+        switch self {
+        case .sourceValidation, .snd, .im, .reverseValidation: return true
+        case .dev, .entropy, .iwv: return false
+        }
+    }
+
+    /// The rule's score among `scores`; nil when it was not computed (or is not a number).
+    public func score(_ scores: SelectionScores) -> Double? {
+        let value: Double?
+        switch self {
+        case .sourceValidation: value = scores.sourceValidation
+        case .dev: value = scores.dev
+        case .entropy: value = scores.entropy
+        case .snd: value = scores.snd
+        case .im: value = scores.im
+        case .iwv: value = scores.iwv
+        case .reverseValidation: value = scores.reverseValidation
+        }
+        return value.flatMap { $0.isFinite ? $0 : nil }
+    }
+
+    /// Whether `a` scores better than `b` under this rule (a tie is not better: the earlier keeps it).
+    public func prefers(_ a: Double, over b: Double) -> Bool { higherIsBetter ? a > b : a < b }
 }
 
 /// A validated experiment recipe. Build it with `Recipe.load(_:overrides:registry:)`; every

@@ -154,10 +154,28 @@ extension Recipe {
             plotSamples: try section?.int("plot_samples", 10...1000) ?? 500)
     }
 
-    /// The `selection:` section (absent: every rule but `reverse_validation`).
+    /// The `selection:` section (absent: every rule but `reverse_validation`, and the last checkpoint).
+    /// `checkpoint: RULE` names an unsupervised rule that scores without training (or `last`); a rule
+    /// it names that `rules` leaves out is added to them.
     static func selection(_ section: Section?) throws -> SelectionRecipe {
-        try section?.checkKeys(["rules"])
-        return SelectionRecipe(rules: try section?.choices("rules", what: "selection rule") ?? SelectionRecipe.defaultRules)
+        try section?.checkKeys(["rules", "checkpoint"])
+        var rules = try section?.choices("rules", what: "selection rule") ?? SelectionRecipe.defaultRules
+        guard let section, let name = try section.string("checkpoint"), name != "last" else { return SelectionRecipe(rules: rules) }
+        let location = section.location(of: "checkpoint")
+        let known = ["last"] + SelectionRecipe.Rule.allCases.filter { $0 != .reverseValidation }.map(\.rawValue)
+        let knownText = "known: \(known.joined(separator: ", "))"
+        switch name {
+        case "oracle":
+            throw RecipeError(location, "selection.checkpoint cannot be 'oracle': it would pick the epoch by target labels (\(knownText))")
+        case SelectionRecipe.Rule.reverseValidation.rawValue:
+            throw RecipeError(location, "selection.checkpoint cannot be 'reverse_validation': it trains a second model at every evaluation (\(knownText))")
+        default:
+            guard let rule = SelectionRecipe.Rule(rawValue: name) else {
+                throw RecipeError(location, "unknown checkpoint selection rule '\(name)' (\(knownText))", suggestion: closestName(to: name, among: known))
+            }
+            if !rules.contains(rule) { rules.append(rule) }
+            return SelectionRecipe(rules: rules, checkpoint: rule)
+        }
     }
 
     /// An existing file named by the recipe: absolute, or relative to the recipe's folder, then to the working directory.

@@ -66,6 +66,7 @@ public enum ReportPage {
             ["source validation accuracy", "target entropy (nats)", "DEV risk", "SND", "IM (nats)", "IWV risk", "reverse validation accuracy"],
             [[pct(r.selection.sourceValidation), num(r.selection.entropy), num(r.selection.dev), num(r.selection.snd), num(r.selection.im),
               num(r.selection.iwv), pct(r.selection.reverseValidation)]], id: "selection")
+        body += checkpointTables(r)
 
         body += plots(in: folder, order: runPlotOrder)
 
@@ -84,8 +85,36 @@ public enum ReportPage {
         if !r.overrides.isEmpty { body += "<p>Overrides: <code>\(escape(r.overrides.joined(separator: " ")))</code></p>\n" }
         body += "<p>As resolved (every default filled in); the run used recipe hash \(escape(r.recipeHash)).</p>\n"
         body += "<pre id=\"recipe\">\(escape(pretty(r.resolvedRecipe)))</pre>\n"
-        body += files(["report.json", "summary.txt", "summary.md", "metrics.csv", "checkpoint.h5"], in: folder)
+        body += files(["report.json", "summary.txt", "summary.md", "metrics.csv", "checkpoint.h5", CheckpointPicker.fileName], in: folder)
         return document(title: "\(r.recipeName) · \(r.strategy) · seed \(r.seed)", body: body)
+    }
+
+    /// The epoch `selection.checkpoint` picked against the last and the oracle's, and the selection
+    /// scores of every evaluated epoch (the target accuracy column is for reading, no rule uses it).
+    static func checkpointTables(_ r: RunReport) -> String {
+        var body = ""
+        if let c = r.checkpointSelection {
+            body += "<h2>Checkpoint selection</h2>\n<p>The numbers above describe the epoch the rule <b>\(escape(c.rule))</b> picked among the "
+                + "evaluated ones (no target label used; <code>selected.h5</code>); the oracle is the evaluated epoch of highest target accuracy.</p>\n"
+            body += table(
+                ["", "epoch", "target accuracy"],
+                [["picked (\(c.rule))", String(c.pickedEpoch), pct(c.pickedTargetAccuracy)], ["last", String(c.lastEpoch), pct(c.lastTargetAccuracy)],
+                 ["oracle", c.oracleEpoch.map(String.init) ?? "—", pct(c.oracleTargetAccuracy)]],
+                id: "checkpoint-selection")
+        }
+        guard !r.checkpointScores.isEmpty else { return body }
+        let kinds: [(String, (SelectionScores) -> String)] = [
+            ("source validation accuracy", { pct($0.sourceValidation) }), ("target entropy (nats)", { num($0.entropy) }),
+            ("DEV risk", { num($0.dev) }), ("SND", { num($0.snd) }), ("IM (nats)", { num($0.im) }), ("IWV risk", { num($0.iwv) }),
+        ]
+        let shown = kinds.filter { _, text in r.checkpointScores.contains { text($0.scores) != "—" } }
+        body += "<h2>Selection scores per evaluation</h2>\n<p>The scores of the model at each evaluated epoch (no target label used); "
+            + "target accuracy for reading only.</p>\n"
+        body += table(
+            ["epoch", "step"] + shown.map(\.0) + ["target accuracy"],
+            r.checkpointScores.map { e in [String(e.epoch), String(e.step)] + shown.map { $0.1(e.scores) } + [pct(e.targetAccuracy)] },
+            id: "checkpoint-scores")
+        return body
     }
 
     /// Writes `folder/report.html` for `report`, after the folder's plots.

@@ -146,11 +146,13 @@ func makeFolders(_ folder: URL) -> String? {
 ///
 /// Layout: the model and strategy parameters as in any DAKit checkpoint (`/features/0/weight`),
 /// optimizer state under `/optimizer/` (`optimizer.joint.<path>.<slot>`, `optimizer.inner.<label>.…`),
-/// and root attributes `step`, `reason`, `recipe_hash`, `seed` and `run_state` (JSON: epochs done,
+/// with `selection.checkpoint` the model state at the best evaluation so far under `/selected/`
+/// (`selected.<model path>`; `CheckpointPicker`), and root attributes `step`, `reason`, `recipe_hash`, `seed` and `run_state` (JSON: epochs done,
 /// steps, per-epoch metrics, finished), plus the model's description (`CheckpointModelInfo`:
 /// `model_spec`, `input_shape`, `class_names`, `class_count`) so that `dakit predict` needs no recipe.
 public enum RunCheckpoint {
     static let optimizerPrefix = "optimizer."
+    static let selectedPrefix = "selected."
 
     /// Progress of a run: what `--resume` continues from.
     struct State: Codable {
@@ -161,21 +163,30 @@ public enum RunCheckpoint {
         var steps: Int
         var epochs: [EpochMetrics]
         var finished: Bool
+        /// The selection scores of the evaluations so far (nil in checkpoints written before them).
+        var checkpointScores: [CheckpointScores]? = nil
+        /// The step of the evaluation whose state `/selected/` holds.
+        var selectedStep: Int? = nil
     }
 
     struct Loaded {
         var state: State
         var parameters: [String: Tensor]
         var optimizerState: [String: Tensor]
+        /// The model state at the best evaluation so far, by model path (empty without `selection.checkpoint`).
+        var selected: [String: Tensor] = [:]
     }
 
-    static func save(_ snapshot: TrainingSnapshot, state: State, model: CheckpointModelInfo, to url: URL) throws {
+    static func save(
+        _ snapshot: TrainingSnapshot, state: State, model: CheckpointModelInfo, selected: [NamedParameter] = [], to url: URL
+    ) throws {
         let optimizer = snapshot.optimizerState.keys.sorted().map {
             NamedParameter(path: optimizerPrefix + $0, parameter: Parameter(snapshot.optimizerState[$0]!))
         }
+        let best = selected.map { NamedParameter(path: selectedPrefix + $0.path, parameter: $0.parameter) }
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try Checkpoint.save(
-            snapshot.parameters + optimizer, to: url,
+            snapshot.parameters + optimizer + best, to: url,
             metadata: [
                 "step": String(snapshot.step), "reason": snapshot.reason, "recipe_hash": state.recipeHash, "seed": String(state.seed),
                 "run_state": json, "dakit": DAKitVersion.string,
@@ -209,9 +220,16 @@ public enum RunCheckpoint {
         }
         var parameters: [String: Tensor] = [:]
         var optimizer: [String: Tensor] = [:]
+        var selected: [String: Tensor] = [:]
         for (path, value) in tensors {
-            if path.hasPrefix(optimizerPrefix) { optimizer[String(path.dropFirst(optimizerPrefix.count))] = value } else { parameters[path] = value }
+            if path.hasPrefix(optimizerPrefix) {
+                optimizer[String(path.dropFirst(optimizerPrefix.count))] = value
+            } else if path.hasPrefix(selectedPrefix) {
+                selected[String(path.dropFirst(selectedPrefix.count))] = value
+            } else {
+                parameters[path] = value
+            }
         }
-        return Loaded(state: state, parameters: parameters, optimizerState: optimizer)
+        return Loaded(state: state, parameters: parameters, optimizerState: optimizer, selected: selected)
     }
 }

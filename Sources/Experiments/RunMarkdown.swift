@@ -44,6 +44,14 @@ public enum RunMarkdown {
             + "| source validation acc | target entropy (nats) | DEV risk | SND | IM (nats) | IWV risk | reverse validation acc |\n|---|---|---|---|---|---|---|\n"
         out += "| \(pct(r.selection.sourceValidation)) | \(num(r.selection.entropy)) | \(num(r.selection.dev)) | \(num(r.selection.snd)) | "
             + "\(num(r.selection.im)) | \(num(r.selection.iwv)) | \(pct(r.selection.reverseValidation)) |\n"
+        if let c = r.checkpointSelection {
+            out += "\n## Checkpoint selection\n\nThe report describes the epoch the rule `\(c.rule)` picked among the evaluated ones "
+                + "(no target label used); the oracle is the evaluated epoch of highest target accuracy.\n\n"
+            out += "| | epoch | target acc (%) |\n|---|---|---|\n"
+            out += "| picked (\(c.rule)) | \(c.pickedEpoch) | \(pct(c.pickedTargetAccuracy)) |\n"
+            out += "| last | \(c.lastEpoch) | \(pct(c.lastTargetAccuracy)) |\n"
+            out += "| oracle | \(c.oracleEpoch.map(String.init) ?? "—") | \(pct(c.oracleTargetAccuracy)) |\n"
+        }
         out += "\n\(r.epochs.count) epochs, \(r.steps) steps, " + String(format: "%.1f s (training %.1f s)", r.wallSeconds, r.trainSeconds) + ".\n"
         return out
     }

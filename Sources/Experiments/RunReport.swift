@@ -65,6 +65,84 @@ public struct SelectionScores: Sendable, Codable, Equatable {
     }
 }
 
+/// The selection scores of the model at one evaluated epoch (`selection.rules` but
+/// `reverse_validation`, which trains a model), with that epoch's accuracies.
+public struct CheckpointScores: Sendable, Codable, Equatable {
+    /// 1-based epoch (a stopped run's last entry may be a partial epoch).
+    public var epoch: Int
+    /// Global steps done at the evaluation.
+    public var step: Int
+    /// No target label used.
+    public var scores: SelectionScores
+    public var sourceAccuracy: Double?
+    /// Read by the oracle only (`CheckpointSelection.oracleEpoch`), never by a rule; nil without target labels.
+    public var targetAccuracy: Double?
+
+    public init(epoch: Int, step: Int, scores: SelectionScores, sourceAccuracy: Double?, targetAccuracy: Double?) {
+        self.epoch = epoch
+        self.step = step
+        self.scores = scores
+        self.sourceAccuracy = sourceAccuracy
+        self.targetAccuracy = targetAccuracy
+    }
+}
+
+/// Which evaluated epoch `selection.checkpoint` picked, against the last and the oracle's (the
+/// epoch of highest target accuracy, which no rule may read). Target accuracies are those of the
+/// evaluations (nil when the target has no labels).
+public struct CheckpointSelection: Sendable, Codable, Equatable {
+    /// The selection rule (`entropy`, `snd`, …).
+    public var rule: String
+    public var pickedEpoch: Int
+    public var pickedTargetAccuracy: Double?
+    public var lastEpoch: Int
+    public var lastTargetAccuracy: Double?
+    /// nil when the target has no labels.
+    public var oracleEpoch: Int?
+    public var oracleTargetAccuracy: Double?
+
+    public init(
+        rule: String, pickedEpoch: Int, pickedTargetAccuracy: Double?, lastEpoch: Int, lastTargetAccuracy: Double?, oracleEpoch: Int?,
+        oracleTargetAccuracy: Double?
+    ) {
+        self.rule = rule
+        self.pickedEpoch = pickedEpoch
+        self.pickedTargetAccuracy = pickedTargetAccuracy
+        self.lastEpoch = lastEpoch
+        self.lastTargetAccuracy = lastTargetAccuracy
+        self.oracleEpoch = oracleEpoch
+        self.oracleTargetAccuracy = oracleTargetAccuracy
+    }
+
+    /// picked − last target accuracy: what picking gained over keeping the last epoch.
+    public var gain: Double? { pickedTargetAccuracy.flatMap { p in lastTargetAccuracy.map { p - $0 } } }
+    /// oracle − picked target accuracy: what the rule left on the table.
+    public var regret: Double? { oracleTargetAccuracy.flatMap { o in pickedTargetAccuracy.map { o - $0 } } }
+}
+
+/// A list that decodes as empty when its key is absent (reports written before the list existed),
+/// without a hand-written `init(from:)` for the whole report.
+@propertyWrapper
+public struct EmptyWhenAbsent<Element: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var wrappedValue: [Element]
+
+    public init(wrappedValue: [Element]) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: Decoder) throws { wrappedValue = try decoder.singleValueContainer().decode([Element].self) }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The synthesized decoders call this for an `@EmptyWhenAbsent` property: absent means empty.
+    func decode<Element>(_ type: EmptyWhenAbsent<Element>.Type, forKey key: Key) throws -> EmptyWhenAbsent<Element> {
+        try decodeIfPresent(type, forKey: key) ?? EmptyWhenAbsent(wrappedValue: [])
+    }
+}
+
 /// What one `dakit run` writes to `report.json`.
 public struct RunReport: Sendable, Codable, Equatable {
     public var dakitVersion: String
@@ -96,6 +174,10 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var wallSeconds: Double
     public var trainSeconds: Double
     public var resolvedRecipe: JSONValue
+    /// The selection scores at every evaluated epoch (empty in reports written before they existed).
+    @EmptyWhenAbsent public var checkpointScores: [CheckpointScores]
+    /// The epoch `selection.checkpoint` picked, when the recipe names a rule (nil for `last`).
+    public var checkpointSelection: CheckpointSelection?
     /// Threads the run's products and kernels used (`dakit run --threads`; nil in older reports).
     public var threads: Int?
 
@@ -104,9 +186,12 @@ public struct RunReport: Sendable, Codable, Equatable {
         overrides: [String], status: String, error: String?, sourceAccuracy: Double, targetAccuracy: Double?, sourceMacroF1: Double,
         targetMacroF1: Double?, source: ClassificationReport, target: ClassificationReport?, sourceOnlyTargetAccuracy: Double?,
         epochs: [EpochMetrics], steps: Int, divergences: DivergenceReport?, selection: SelectionScores, dataset: DatasetSummary,
-        wallSeconds: Double, trainSeconds: Double, resolvedRecipe: JSONValue, threads: Int? = ParallelKernels.threadCount
+        wallSeconds: Double, trainSeconds: Double, resolvedRecipe: JSONValue, checkpointScores: [CheckpointScores] = [],
+        checkpointSelection: CheckpointSelection? = nil, threads: Int? = ParallelKernels.threadCount
     ) {
         self.threads = threads
+        self.checkpointScores = checkpointScores
+        self.checkpointSelection = checkpointSelection
         self.dakitVersion = dakitVersion
         self.recipe = recipe
         self.recipeName = recipeName

@@ -140,6 +140,14 @@ public struct Runner {
     /// recipe hash and seed) at the step where it stopped, with the same progress p, batch order and
     /// dropout masks as an uninterrupted run (`TrainerConfiguration.startStep`); when the folder has
     /// no checkpoint yet (the run was killed before its first one) it starts at step 0.
+    ///
+    /// Every evaluated epoch is also scored by the recipe's selection rules but reverse validation
+    /// (`RunReport.checkpointScores`). With `selection.checkpoint` naming a rule, the model state at
+    /// the evaluation it scores best is kept (in memory and in `checkpoint.h5`'s `/selected/` group,
+    /// so `--resume` continues the selection) and, after training, loaded before the final
+    /// evaluation: report.json's accuracies, per-class results, divergences after, selection scores
+    /// and plots describe the picked checkpoint, which is written as `selected.h5` (the model part of
+    /// a checkpoint: `dakit predict` and `evaluate` read it). `checkpoint.h5` stays the last step.
     /// A non-finite loss writes a report with status `failed` and rethrows the `TrainingError`.
     public func run(
         seed: UInt64, output: URL, overrides: [String] = [], resume: Bool = false, shouldStop: @escaping () -> Bool = { false },
@@ -152,7 +160,8 @@ public struct Runner {
         let lock = try OutputLock.acquire(output)
         defer { lock.release() }
         let checkpointURL = output.appendingPathComponent("checkpoint.h5")
-        let (earlier, stepOffset) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, events: events)
+        var picker = CheckpointPicker(rule: recipe.selection.checkpoint)
+        let (earlier, stepOffset) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, picker: &picker, events: events)
 
         let data = prepared.data
         let measure = try DivergenceMeasure(runner: self, data: data, seed: seed)
@@ -165,6 +174,7 @@ public struct Runner {
         let trainer = Trainer(model: prepared.model, data: data, configuration: prepared.configuration, strategies: prepared.terms)
         var thisCall: [EpochMetrics] = []
         var stepCount = 0
+        var scoredEpoch = 0
         events(.phase("training"))
         var failure: Error?
         var result: TrainingResult?
@@ -180,23 +190,34 @@ public struct Runner {
                     events(.training(event))
                 },
                 checkpoint: { snapshot in
-                    let state = RunCheckpoint.State(
+                    // An evaluation of the model as it is now, unless this is a non-finite stop (no new evaluated epoch).
+                    if let evaluated = snapshot.epochs.last, evaluated.sourceAccuracy != nil, evaluated.epoch > scoredEpoch {
+                        scoredEpoch = evaluated.epoch
+                        try scoreCheckpoint(evaluated, step: snapshot.step, model: prepared.model, data: data, seed: seed, into: &picker)
+                    }
+                    var state = RunCheckpoint.State(
                         recipeHash: recipe.hash, seed: seed, epochsDone: snapshot.epochs.last?.epoch ?? earlier.last?.epoch ?? 0,
                         steps: snapshot.step, epochs: Runner.merged(earlier, snapshot.epochs), finished: snapshot.finished)
-                    try RunCheckpoint.save(snapshot, state: state, model: modelInfo, to: checkpointURL)
+                    state.checkpointScores = picker.scores
+                    state.selectedStep = picker.best?.entry.step
+                    try RunCheckpoint.save(snapshot, state: state, model: modelInfo, selected: picker.pickedState ?? [], to: checkpointURL)
                     try MetricsCSV.write(state.epochs, into: output)
                 })
         } catch let error as TrainingError {
             failure = error
         }
 
-        // Final evaluation (also after a failure: the model holds the last good step).
+        // Final evaluation (also after a failure: the model holds the last good step), of the picked checkpoint when there is one.
         let model = prepared.model
-        let sourceReport = try result?.finalSource ?? Runner.report(model, data.sourceEvaluation)!
-        let targetReport = try result.map { $0.finalTarget } ?? data.targetEvaluation.flatMap { try Runner.report(model, $0) }
+        let picked = try loadPick(picker, into: model, events: events)
+        let batchSize = prepared.configuration.evaluationBatchSize
+        let sourceReport = try (picked ? nil : result?.finalSource) ?? Runner.report(model, data.sourceEvaluation, batchSize: batchSize)!
+        let targetReport = try (picked || result == nil)
+            ? data.targetEvaluation.flatMap { try Runner.report(model, $0, batchSize: batchSize) } : result!.finalTarget
+        if picker.selection != nil { try writeSelected(model, info: modelInfo, picker: picker, into: output) }
         if measure.wanted { events(.phase("measuring divergences after training")) }
         let afterDivergence = try measure.features(model)
-        var selection = try selectionScores(model, data: data, seed: seed)
+        var selection = try selectionScores(model, rules: recipe.selection.rules, data: data, seed: seed)
         selection.sourceValidation = sourceReport.accuracy
         let baseline = failure == nil ? try sourceOnlyBaseline(seed: seed, shouldStop: shouldStop, events: events) : nil
 
@@ -216,7 +237,8 @@ public struct Runner {
                 sourceEvaluation: result?.sourceEvaluationSplit ?? data.sourceEvaluation.name,
                 targetEvaluation: result?.targetEvaluationSplit ?? data.targetEvaluation?.name ?? (data.targetTest == nil ? "target" : "targetTest"),
                 grantedTargetLabels: result?.grantedTargetLabels ?? 0),
-            wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved)
+            wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved,
+            checkpointScores: picker.scores, checkpointSelection: picker.selection)
         try plots.write(report: runReport, after: model, into: output)
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
@@ -229,8 +251,9 @@ public struct Runner {
 
     /// With `resume` and a checkpoint in the folder: the stopped run's epochs and step, with
     /// `prepared` set to continue there (weights, optimizer state, start step); else nothing.
+    /// `picker` continues the stopped run's checkpoint selection.
     private func resumeIfAsked(
-        _ resume: Bool, checkpoint: URL, prepared: inout PreparedRun, events: (RunEvent) -> Void
+        _ resume: Bool, checkpoint: URL, prepared: inout PreparedRun, picker: inout CheckpointPicker, events: (RunEvent) -> Void
     ) throws -> (epochs: [EpochMetrics], steps: Int) {
         guard resume else { return ([], 0) }
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
@@ -242,6 +265,7 @@ public struct Runner {
         configuration.startStep = saved.steps
         configuration.initialOptimizerState = saved.optimizerState
         prepared = PreparedRun(data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration)
+        picker.restore(scores: saved.checkpointScores, bestStep: saved.selectedStep, tensors: saved.selected, model: prepared.model)
         events(.phase("resuming at step \(saved.steps) (after epoch \(saved.epochsDone) of \(recipe.epochs))"))
         return (saved.epochs, saved.steps)
     }
@@ -255,7 +279,10 @@ public struct Runner {
 
     /// Where `--resume` continues: the checkpoint's progress (checked against this recipe and seed),
     /// its weights loaded into the prepared model and strategies, its optimizer state.
-    private func resumePoint(_ url: URL, prepared: PreparedRun) throws -> (epochs: [EpochMetrics], steps: Int, epochsDone: Int, optimizerState: [String: Tensor]) {
+    private func resumePoint(_ url: URL, prepared: PreparedRun) throws -> (
+        epochs: [EpochMetrics], steps: Int, epochsDone: Int, optimizerState: [String: Tensor], checkpointScores: [CheckpointScores],
+        selectedStep: Int?, selected: [String: Tensor]
+    ) {
         let saved: RunCheckpoint.Loaded
         do {
             saved = try RunCheckpoint.load(url)
@@ -277,7 +304,7 @@ public struct Runner {
         } catch let error as HDF5Error {
             throw ExperimentError.invalid("--resume: the checkpoint does not fit this recipe's model: \(error)")
         }
-        return (state.epochs, state.steps, state.epochsDone, saved.optimizerState)
+        return (state.epochs, state.steps, state.epochsDone, saved.optimizerState, state.checkpointScores ?? [], state.selectedStep, saved.selected)
     }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
@@ -314,6 +341,7 @@ public struct Runner {
             + [("DEV", r.selection.dev), ("SND", r.selection.snd), ("IM", r.selection.im), ("IWV", r.selection.iwv)]
                 .compactMap { name, v in v.map { ", \(name) \(String(format: "%.4f", $0))" } }.joined()
             + (r.selection.reverseValidation.map { ", reverse validation \(pct($0))" } ?? ""))
+        if let c = r.checkpointSelection { lines.append("  " + Runner.checkpointLine(c)) }
         lines.append(String(format: "  %d epochs, %d steps, %.1f s (training %.1f s)", r.epochs.count, r.steps, r.wallSeconds, r.trainSeconds))
         if let error = r.error { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n") + "\n"
@@ -321,6 +349,14 @@ public struct Runner {
 }
 
 extension Runner {
+    /// `checkpoint: snd picked epoch 40 (target 91.2 %), last epoch 100 (89.0 %), oracle epoch 60 (92.5 %)`.
+    static func checkpointLine(_ c: CheckpointSelection) -> String {
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "—" }
+        return "checkpoint: \(c.rule) picked epoch \(c.pickedEpoch)" + (c.pickedTargetAccuracy.map { " (target \(pct($0)))" } ?? "")
+            + ", last epoch \(c.lastEpoch)" + (c.lastTargetAccuracy.map { " (\(pct($0)))" } ?? "")
+            + (c.oracleEpoch.map { epoch in ", oracle epoch \(epoch) (\(pct(c.oracleTargetAccuracy)))" } ?? "")
+    }
+
     /// Classes listed per class in the summary; more are left to report.json.
     static let summaryClassLimit = 30
 

@@ -35,16 +35,15 @@ extension Runner {
     }
 
     /// Accuracy and macro-F1 of `model` on `set`, read in chunks.
-    static func report(_ model: AdaptationModel, _ set: EvaluationSet) throws -> ClassificationReport? {
+    static func report(_ model: AdaptationModel, _ set: EvaluationSet, batchSize: Int = 512) throws -> ClassificationReport? {
         guard !set.labels.isEmpty else { return nil }
-        return ClassificationReport(predictions: try model.predict(set.inputs), labels: set.labels, classCount: model.classCount)
+        return ClassificationReport(predictions: try model.predict(set.inputs, batchSize: batchSize), labels: set.labels, classCount: model.classCount)
     }
 
     /// Unsupervised selection scores; no target label is used. Entropy and IM read the whole target
     /// pool; SND reads `2 · divergence_samples` seeded target rows (it is quadratic in their number);
     /// DEV and IWV read `2 · divergence_samples` rows of each split.
-    func selectionScores(_ model: AdaptationModel, data: TrainingData, seed: UInt64) throws -> SelectionScores {
-        let rules = recipe.selection.rules
+    func selectionScores(_ model: AdaptationModel, rules: [SelectionRecipe.Rule], data: TrainingData, seed: UInt64) throws -> SelectionScores {
         var selection = SelectionScores()
         if rules.contains(.entropy) || rules.contains(.im) {
             let logits = try model.logits(data.target)
