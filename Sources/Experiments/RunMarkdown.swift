@@ -56,8 +56,17 @@ public enum RunMarkdown {
         return out
     }
 
-    /// Writes `folder/summary.md` atomically.
+    /// Writes `folder/summary.md` atomically, with links to the folder's plots and report.html.
     public static func write(_ r: RunReport, into folder: URL) throws {
-        try writeAtomically(Data(text(r).utf8), to: folder.appendingPathComponent(fileName))
+        try writeAtomically(Data((text(r) + links(in: folder)).utf8), to: folder.appendingPathComponent(fileName))
+    }
+
+    /// Image links to the plots the folder holds (in reading order) and a link to report.html.
+    static func links(in folder: URL) -> String {
+        let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        let plots = ReportPage.runPlotOrder.filter(present.contains)
+        var out = "\n## Plots\n\nAll tables and plots on one page: [report.html](report.html).\n"
+        for plot in plots { out += "\n![\(plot.dropLast(4).replacingOccurrences(of: "-", with: " "))](\(plot))\n" }
+        return out
     }
 }
