@@ -16,7 +16,7 @@ struct EvaluateCommand: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The run's checkpoint.h5.") var checkpoint: String
+    @Argument(help: "The run's checkpoint.h5 (last step) or selected.h5 (the checkpoint a selection rule picked).") var checkpoint: String
     @Argument(help: "The data file (.h5).") var data: String
     @Option(help: "Split of a domain dataset file: source, target, sourceValidation or targetTest.") var split: String = "target"
     @Option(help: "Dataset holding the inputs, instead of the split's x.") var x: String?

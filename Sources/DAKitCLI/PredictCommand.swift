@@ -9,7 +9,7 @@ struct PredictCommand: ParsableCommand {
             commandName: "predict",
             abstract: "Apply a run's checkpoint to data: logits, probabilities and predicted class per sample.",
             discussion: """
-                The checkpoint (checkpoint.h5 of `\(CommandLineContext.current.toolName) run`) describes its own model \
+                The checkpoint (checkpoint.h5 or selected.h5 of `\(CommandLineContext.current.toolName) run`) describes its own model \
                 (architecture, input shape, class names), so no recipe is needed. The inputs are a domain dataset \
                 file's --split (default target: /target/x), or any dataset --x in any HDF5 file. Output: HDF5 \
                 with datasets logits (N×K), probabilities (N×K), predictions (N) and, with --features, features \
@@ -19,7 +19,7 @@ struct PredictCommand: ParsableCommand {
                 """)
     }
 
-    @Argument(help: "The run's checkpoint.h5.") var checkpoint: String
+    @Argument(help: "The run's checkpoint.h5 (last step) or selected.h5 (the checkpoint a selection rule picked).") var checkpoint: String
     @Argument(help: "The data file (.h5).") var data: String
     @Option(name: .shortAndLong, help: "Output file: .h5 or .csv.") var output: String = "predictions.h5"
     @Flag(help: "Also write the classifier's input features (HDF5 output only).") var features = false
