@@ -141,8 +141,9 @@ public struct Runner {
     /// dropout masks as an uninterrupted run (`TrainerConfiguration.startStep`); when the folder has
     /// no checkpoint yet (the run was killed before its first one) it starts at step 0.
     ///
-    /// Every evaluated epoch is also scored by the recipe's selection rules but reverse validation
-    /// (`RunReport.checkpointScores`). With `selection.checkpoint` naming a rule, the model state at
+    /// With `selection.checkpoint` naming a rule, every evaluated epoch is also scored by the
+    /// recipe's selection rules but reverse validation (`RunReport.checkpointScores`; not with
+    /// `last`, the default, where the scoring would only cost time), and the model state at
     /// the evaluation it scores best is kept (in memory and in `checkpoint.h5`'s `/selected/` group,
     /// so `--resume` continues the selection) and, after training, loaded before the final
     /// evaluation: report.json's accuracies, per-class results, divergences after, selection scores
@@ -191,7 +192,7 @@ public struct Runner {
                 },
                 checkpoint: { snapshot in
                     // An evaluation of the model as it is now, unless this is a non-finite stop (no new evaluated epoch).
-                    if let evaluated = snapshot.epochs.last, evaluated.sourceAccuracy != nil, evaluated.epoch > scoredEpoch {
+                    if picker.rule != nil, let evaluated = snapshot.epochs.last, evaluated.sourceAccuracy != nil, evaluated.epoch > scoredEpoch {
                         scoredEpoch = evaluated.epoch
                         try scoreCheckpoint(evaluated, step: snapshot.step, model: prepared.model, data: data, seed: seed, into: &picker)
                     }
