@@ -26,14 +26,32 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads for matrix products and DAKit's kernels (default: every core; compare --jobs N gives each run cores/N).") var threads: Int?
     @Option(help: ArgumentHelp("Append everything the run prints to this file (created with its folder); what compare --plan lines use.", valueName: "file"))
     var log: String?
+    @Option(help: ArgumentHelp(
+        "Plots to draw, comma-separated (learning_curves, features, decision_boundary, confusion; 'none' for none), instead of the recipe's evaluation.plots; the recipe hash stays the same.",
+        valueName: "kinds"))
+    var plots: String?
+
+    /// `--plots` parsed; nil when not given.
+    func plotKinds() throws -> [RunPlots.Kind]? {
+        guard let plots else { return nil }
+        if plots == "none" { return [] }
+        return try plots.split(separator: ",").map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let kind = RunPlots.Kind(rawValue: trimmed) else {
+                throw ValidationError("--plots: unknown plot '\(trimmed)' (known: \(RunPlots.Kind.allCases.map(\.rawValue).joined(separator: ", ")), none)")
+            }
+            return kind
+        }
+    }
 
     func validate() throws {
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
+        _ = try plotKinds()
     }
 
     func run() throws {
         let code = RunTool.main(
-            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume, threads: threads ?? 0, log: log),
+            RunToolOptions(recipe: recipe, seed: seed, output: out, overrides: overrides, checkOnly: check, resume: resume, threads: threads ?? 0, log: log, plots: try plotKinds()),
             registry: CommandLineContext.current.registry)
         if code != 0 { throw ExitCode(code) }
     }

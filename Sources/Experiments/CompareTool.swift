@@ -49,10 +49,14 @@ public struct ComparisonJob: Sendable, Codable, Equatable {
     /// Hash of the recipe with these overrides (`Recipe.hash`): a report in `output` counts for this
     /// job only when it carries the same hash and seed. Nil in plans written before it existed.
     public var recipeHash: String?
+    /// `dakit run --plots` for the run (nil: the recipe's plots).
+    public var plots: String?
 
     public init(
-        recipe: String, overrides: [String], seed: UInt64, task: String, strategy: String, severity: Double?, output: String, recipeHash: String? = nil
+        recipe: String, overrides: [String], seed: UInt64, task: String, strategy: String, severity: Double?, output: String, recipeHash: String? = nil,
+        plots: String? = nil
     ) {
+        self.plots = plots
         self.recipe = recipe
         self.overrides = overrides
         self.seed = seed
@@ -70,7 +74,7 @@ public struct ComparisonJob: Sendable, Codable, Equatable {
 
     /// `dakit run …` arguments (without the executable).
     public var arguments: [String] {
-        ["run", recipe, "--seed", String(seed), "--out", output] + overrides.flatMap { ["--set", $0] }
+        ["run", recipe, "--seed", String(seed), "--out", output] + overrides.flatMap { ["--set", $0] } + (plots.map { ["--plots", $0] } ?? [])
     }
 
     /// The run as one self-contained command line (what `compare --plan` prints): the plan's
@@ -279,7 +283,20 @@ public enum CompareTool {
                     output: output, registry: registry)
             }
         }
+        // Compare runs skip the feature plot unless the recipe or an override asks for plots.
+        for i in jobs.indices where try !namesPlots(jobs[i]) { jobs[i].plots = comparePlots }
         return (ComparisonPlan(title: title, sweepKey: sweepKey, sweepLabel: sweepLabel, jobs: jobs), output)
+    }
+
+    /// The plots of a compare run unless its recipe or an override names `evaluation.plots`: all
+    /// but the feature plot, whose two t-SNE embeddings cost several times a small run (a moons
+    /// run: 0.5 s CPU without, 2.6 s with). A single `dakit run` draws all four.
+    static let comparePlots = "learning_curves,confusion,decision_boundary"
+
+    /// Whether the job's recipe file or overrides set `evaluation.plots`.
+    static func namesPlots(_ job: ComparisonJob) throws -> Bool {
+        if job.overrides.contains(where: { $0.hasPrefix("evaluation.plots=") || $0.hasPrefix("evaluation=") }) { return true }
+        return try RecipeTree.load(URL(fileURLWithPath: job.recipe), displayName: job.recipe).value(at: "evaluation.plots") != nil
     }
 
     /// Source-only and target-only runs of `task` that its recipes do not already have.

@@ -34,11 +34,15 @@ public struct RunToolOptions: Sendable {
     public var threads: Int
     /// Appends everything the run prints (stdout and stderr) to this file, created with its folder.
     public var log: String?
+    /// The plots to draw, replacing the recipe's `evaluation.plots` (plots change no number, so
+    /// the recipe hash stays the same); nil: the recipe's.
+    public var plots: [RunPlots.Kind]?
 
     public init(
         recipe: String, seed: UInt64? = nil, output: String? = nil, overrides: [String] = [], checkOnly: Bool = false, resume: Bool = false,
-        interactive: Bool? = nil, threads: Int = 0, log: String? = nil
+        interactive: Bool? = nil, threads: Int = 0, log: String? = nil, plots: [RunPlots.Kind]? = nil
     ) {
+        self.plots = plots
         self.threads = threads
         self.log = log
         self.recipe = recipe
@@ -106,9 +110,10 @@ public enum RunTool {
             return ExitStatus.badInput
         }
         if options.threads > 0 { setThreadCount(options.threads) }
-        let recipe: Recipe
+        var recipe: Recipe
         do {
             recipe = try Recipe.load(URL(fileURLWithPath: options.recipe), overrides: options.overrides, registry: registry, displayName: options.recipe)
+            if let plots = options.plots { recipe.evaluation.plots = plots }
         } catch {
             printError("error: \(error)")
             return ExitStatus.badInput

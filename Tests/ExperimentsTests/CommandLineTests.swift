@@ -191,6 +191,18 @@ final class CommandLineTests: XCTestCase {
         let recipePath = directory.appendingPathComponent("tiny.yaml").standardizedFileURL.path
         XCTAssertTrue(commands.allSatisfy { $0.hasPrefix("/") && $0.contains(" run \(recipePath) --seed ") && $0.contains("--out /") }, plan.stdout)
         XCTAssertTrue(commands.allSatisfy { $0.hasSuffix("/log.txt") && $0.contains(" --log /") }, plan.stdout)
+        XCTAssertTrue(commands.allSatisfy { $0.contains(" --plots learning_curves,confusion,decision_boundary ") }, "compare skips the t-SNE plot: \(plan.stdout)")
+        // The runs of the compare above drew every plot but the feature plot.
+        let dannRun = folder.appendingPathComponent("runs/tiny-moons/dann/seed-0")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dannRun.appendingPathComponent("learning-curves.svg").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dannRun.appendingPathComponent("features.svg").path))
+        // --plots on a single run: none, and a bad name refused with exit 2.
+        let noPlots = try dakit(["run", recipe, "--out", "noplots", "--plots", "none"])
+        XCTAssertEqual(noPlots.status, 0, noPlots.stderr)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("noplots").path).contains { $0.hasSuffix(".svg") })
+        let badPlots = try dakit(["run", recipe, "--plots", "learning_curves,tsne"])
+        XCTAssertEqual(badPlots.status, 2)
+        XCTAssertTrue(badPlots.stderr.contains("unknown plot 'tsne'"), badPlots.stderr)
         XCTAssertTrue(commands.contains { $0.contains("--set 'strategies=[{name: targetOnly}]'") }, plan.stdout)
     }
 
