@@ -173,7 +173,8 @@ var builtInEntries: [StrategyEntry] {
     [
         SourceOnlyStrategy.entry, TargetOnlyStrategy.entry, FineTuneStrategy.entry, DANNStrategy.entry,
         DomainConfusionStrategy.entry, MMDStrategy.mmdEntry, MMDStrategy.ddcEntry, MMDStrategy.danEntry,
-        SelfTrainingStrategy.entry, CORALStrategy.entry, EntropyMinimizationStrategy.entry,
+        SelfTrainingStrategy.entry, CORALStrategy.entry, EntropyMinimizationStrategy.entry, CDANStrategy.entry,
+        MCCStrategy.entry,
     ]
 }
 
