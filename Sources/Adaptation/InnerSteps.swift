@@ -16,11 +16,13 @@ struct InnerSteps {
         for term in terms {
             batch.lambda = term.schedule.value(progress: p)
             guard let inner = term.strategy.innerStep(batch, context: context) else { continue }
-            let (value, grads) = valueWithGradients { inner.loss }
+            let (value, computed) = valueWithGradients { inner.loss }
+            var grads = computed
             let group = [ParameterGroup(name: "inner", parameters: inner.parameters.map(\.parameter))]
             guard value.scalar.isFinite, firstNonFiniteGradient(grads, groups: group, names: { inner.parameters }) == nil else {
                 throw NonFiniteTerm(strategy: term.label, term: value.scalar.isFinite ? "innerGradient" : "innerLoss", reason: "non-finite inner step")
             }
+            if let limit = configuration.optimizer.clipNorm { clipGradientNorm(&grads, groups: group, limit: limit) }
             let optimizer = try self.optimizer(for: term.label, parameters: inner.parameters, configuration: configuration)
             let multipliers = configuration.learningRateMultipliers.merging(term.strategy.learningRateMultipliers) { recipe, _ in recipe }
             optimizer.learningRate = learningRate * Trainer.multiplier(for: "strategies.\(term.label)", in: multipliers)

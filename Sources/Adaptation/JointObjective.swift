@@ -93,11 +93,21 @@ func firstNonFiniteGradient(_ grads: Gradients, groups: [ParameterGroup], names:
     return nil
 }
 
-/// Global L2 norm, accumulated in Double.
+/// Scales `grads` by min(1, `limit`/‖g‖₂) over the parameters of `groups` (frozen ones and ones
+/// without a gradient left out): the update keeps its direction and its length is at most `limit`
+/// times the learning rate. Returns ‖g‖₂ before clipping.
+@discardableResult
+public func clipGradientNorm(_ grads: inout Gradients, groups: [ParameterGroup], limit: Float) -> Double {
+    let norm = gradientNorm(grads, groups: groups)
+    if norm > Double(limit) { grads.scale(by: Float(Double(limit) / norm)) }
+    return norm
+}
+
+/// Global L2 norm over the trained (not frozen) parameters, accumulated in Double.
 func gradientNorm(_ grads: Gradients, groups: [ParameterGroup]) -> Double {
     var total = 0.0
     for group in groups {
-        for parameter in group.parameters {
+        for parameter in group.parameters where !parameter.isFrozen {
             guard let g = grads[parameter] else { continue }
             for v in g.scalars { total += Double(v) * Double(v) }
         }

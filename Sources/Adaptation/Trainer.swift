@@ -24,6 +24,8 @@ import TensorCore
 ///
 /// Every loss term and the gradient norm are checked before the update: a NaN/Inf stops training
 /// with `TrainingError.nonFinite(step:strategy:term:)`, leaving the model at its last good step.
+/// With `optimizer.clipNorm` the gradients are then scaled to at most that global L2 norm
+/// (`clipGradientNorm`; the strategies' inner steps likewise).
 /// The trainer writes no file: snapshots go to the caller's `checkpoint` sink.
 public final class Trainer {
     public let model: AdaptationModel
@@ -234,10 +236,7 @@ public final class Trainer {
         if let bad = firstNonFiniteGradient(grads, groups: loop.groups, names: { state }) {
             throw NonFiniteTerm(strategy: "total", term: "gradient of \(bad)", reason: "non-finite gradient")
         }
-        if let limit = configuration.maxGradientNorm {
-            let norm = gradientNorm(grads, groups: loop.groups)
-            if norm > Double(limit) { grads.scale(by: Float(Double(limit) / norm)) }
-        }
+        if let limit = configuration.optimizer.clipNorm { clipGradientNorm(&grads, groups: loop.groups, limit: limit) }
         loop.optimizer.step(loop.groups, gradients: grads)
     }
 

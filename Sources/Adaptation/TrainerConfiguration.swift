@@ -21,11 +21,16 @@ public struct OptimizerConfiguration: Sendable, Equatable, Codable {
     public var weightDecay: Float
     public var beta1: Float
     public var beta2: Float
+    /// Gradient-norm clipping (`optimizer: {clip_norm: X}`): before every update the gradients of all
+    /// the parameters that step trains are scaled by min(1, X/‖g‖₂), ‖g‖₂ the global L2 norm over
+    /// them (PyTorch's `clip_grad_norm_`); the direction is kept. nil: no clipping.
+    public var clipNorm: Float?
 
     public init(
         kind: Kind = .sgd, learningRate: Float = 0.01, momentum: Float = 0.9, nesterov: Bool = false, weightDecay: Float = 0,
-        beta1: Float = 0.9, beta2: Float = 0.999
+        beta1: Float = 0.9, beta2: Float = 0.999, clipNorm: Float? = nil
     ) {
+        precondition(clipNorm.map { $0 > 0 && $0.isFinite } ?? true, "OptimizerConfiguration: clip norm \(clipNorm!) must be positive and finite")
         self.kind = kind
         self.learningRate = learningRate
         self.momentum = momentum
@@ -33,6 +38,7 @@ public struct OptimizerConfiguration: Sendable, Equatable, Codable {
         self.weightDecay = weightDecay
         self.beta1 = beta1
         self.beta2 = beta2
+        self.clipNorm = clipNorm
     }
 
     /// Ganin et al. 2016: SGD, μ0 = 0.01, momentum 0.9 (use with `LearningRateSchedule.dann`).
@@ -71,8 +77,6 @@ public struct TrainerConfiguration {
     /// Each step draws a batch of granted rows; a strategy that needs them (fineTune) uses them,
     /// otherwise the trainer adds CE on them to the objective (semi-supervised adaptation).
     public var targetLabels: TargetLabelGrant
-    /// Clip the global gradient norm of the joint step to this value (nil: no clipping).
-    public var maxGradientNorm: Float?
     /// Batch size for evaluation passes.
     public var evaluationBatchSize: Int
     /// Global step to start at (0: a fresh run); `epochs` stays the run's total. Set it, load the
@@ -90,7 +94,7 @@ public struct TrainerConfiguration {
         epochs: Int = 100, batchSize: Int = 32, optimizer: OptimizerConfiguration = OptimizerConfiguration(),
         learningRateSchedule: LearningRateSchedule = .constant, learningRateMultipliers: [String: Float] = [:],
         frozenPrefixes: [String] = [], seed: UInt64 = 0, evaluationInterval: Int = 1,
-        targetLabels: TargetLabelGrant = .none, maxGradientNorm: Float? = nil, evaluationBatchSize: Int = 512,
+        targetLabels: TargetLabelGrant = .none, evaluationBatchSize: Int = 512,
         startStep: Int = 0, initialOptimizerState: [String: Tensor]? = nil
     ) {
         self.epochs = epochs
@@ -102,7 +106,6 @@ public struct TrainerConfiguration {
         self.seed = seed
         self.evaluationInterval = evaluationInterval
         self.targetLabels = targetLabels
-        self.maxGradientNorm = maxGradientNorm
         self.evaluationBatchSize = evaluationBatchSize
         self.startStep = startStep
         self.initialOptimizerState = initialOptimizerState

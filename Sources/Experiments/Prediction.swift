@@ -12,12 +12,17 @@ public struct PredictionInputs {
     /// Where x came from, `data.h5:/target/x`, for messages and output attributes.
     public var origin: String
     public var labelOrigin: String?
+    /// Which domain the samples belong to: it picks the statistics of a `per_domain` standardisation.
+    public enum Domain: String, Sendable { case source, target }
+    /// `source` for a source split (`/source/…`) of a domain dataset file, else `target`.
+    public var domain: Domain
 
-    public init(x: Tensor, labels: [Int]? = nil, origin: String, labelOrigin: String? = nil) {
+    public init(x: Tensor, labels: [Int]? = nil, origin: String, labelOrigin: String? = nil, domain: Domain = .target) {
         self.x = x
         self.labels = labels
         self.origin = origin
         self.labelOrigin = labelOrigin
+        self.domain = domain
     }
 
     /// The splits of a domain dataset file by name: `source`, `target`, `sourceValidation`
@@ -65,7 +70,8 @@ public struct PredictionInputs {
             }
         }
         return PredictionInputs(
-            x: x, labels: labels, origin: "\(url.path):\(xName)", labelOrigin: labelName.map { "\(url.path):\($0)" })
+            x: x, labels: labels, origin: "\(url.path):\(xName)", labelOrigin: labelName.map { "\(url.path):\($0)" },
+            domain: xName == "/source" || xName.hasPrefix("/source/") ? .source : .target)
     }
 }
 
@@ -84,7 +90,7 @@ public struct Predictions {
 extension TrainedModel {
     /// Inference-mode outputs for `inputs` (checked against the checkpoint's sample shape).
     public func predict(_ inputs: PredictionInputs, features: Bool = false, batchSize: Int = 512) throws -> Predictions {
-        let x = try prepareInputs(inputs.x, origin: inputs.origin)
+        let x = try prepareInputs(inputs.x, origin: inputs.origin, domain: inputs.domain)
         let logits = model.logits(x, batchSize: batchSize)
         return Predictions(
             logits: logits, probabilities: logits.softmax(axis: 1), predictions: logits.argmax(axis: 1),

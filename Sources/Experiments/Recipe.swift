@@ -24,6 +24,11 @@ public struct DataRecipe: Sendable, Equatable {
     /// `streaming:` train from the data file through `StreamingDomainFile` (bounded memory) when
     /// true, in memory when false; nil (absent): streamed when its x datasets exceed 1 GiB.
     public var streaming: Bool? = nil
+    /// `standardize:` per-feature (per-channel for images) standardisation of the inputs, fitted on
+    /// the training pools only and stored in the run's checkpoint (`InputStandardization`).
+    public var standardize: StandardizationMode = DataRecipe.defaultStandardization
+    /// The one place of the default.
+    public static let defaultStandardization = StandardizationMode.none
 }
 
 /// The `model:` section, plus the optional pretrained weights.

@@ -10,7 +10,9 @@ extension Recipe {
         let generatorNames = DataGenerators.names
         let fileValue = try section.string("file")
         let generatorValue = try section.string("generator")
-        let common = ["file", "generator", "permute_source_labels", "target_labels_per_class", "max_source_samples", "max_target_samples"]
+        let common = [
+            "file", "generator", "permute_source_labels", "target_labels_per_class", "max_source_samples", "max_target_samples", "standardize",
+        ]
         let source: DataSource
         switch (fileValue, generatorValue) {
         case (let path?, nil):
@@ -32,7 +34,8 @@ extension Recipe {
             source: source, permuteSourceLabels: try section.bool("permute_source_labels") ?? false,
             targetLabelsPerClass: try section.int("target_labels_per_class", 0...RecipeLimits.maxSamples) ?? 0,
             maxSourceSamples: try section.sampleCap("max_source_samples"), maxTargetSamples: try section.sampleCap("max_target_samples"),
-            streaming: try section.bool("streaming"))
+            streaming: try section.bool("streaming"),
+            standardize: try section.choice("standardize", what: "standardization") ?? DataRecipe.defaultStandardization)
     }
 
     /// A generator's options from the `data:` section, each checked against the generator's schema.
@@ -115,7 +118,7 @@ extension Recipe {
 
     /// The `optimizer:` section (absent: SGD with its defaults).
     static func optimizer(_ section: Section?) throws -> OptimizerConfiguration {
-        try section?.checkKeys(["name", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2"])
+        try section?.checkKeys(["name", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "clip_norm"])
         let kind: OptimizerConfiguration.Kind = try section?.choice("name", what: "optimizer") ?? .sgd
         let momentum = try section?.double("momentum", .halfOpen(0, 1)) ?? (kind == .sgd ? 0.9 : 0)
         let lr = try section?.double("lr", .aboveUpTo(0, RecipeLimits.maxFactor)) ?? (kind == .sgd ? 0.01 : 0.001)
@@ -126,7 +129,8 @@ extension Recipe {
         return OptimizerConfiguration(
             kind: kind, learningRate: Float(lr), momentum: Float(momentum), nesterov: nesterov,
             weightDecay: try section?.float("weight_decay", .closed(0, RecipeLimits.maxFactor)) ?? (kind == .adamw ? 0.01 : 0),
-            beta1: try section?.float("beta1", .halfOpen(0, 1)) ?? 0.9, beta2: try section?.float("beta2", .halfOpen(0, 1)) ?? 0.999)
+            beta1: try section?.float("beta1", .halfOpen(0, 1)) ?? 0.9, beta2: try section?.float("beta2", .halfOpen(0, 1)) ?? 0.999,
+            clipNorm: try section?.float("clip_norm", .aboveUpTo(0, RecipeLimits.maxFactor)))
     }
 
     /// `seed: N` or `seeds: [distinct N, …]` (default: seed 0).

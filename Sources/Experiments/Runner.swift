@@ -11,6 +11,9 @@ public struct PreparedRun {
     public let model: AdaptationModel
     public let terms: [StrategyTerm]
     public let configuration: TrainerConfiguration
+    /// The recipe's `data.standardize` transform as fitted on this run's training pools (nil for
+    /// `none`); `data` is already transformed, and the checkpoint stores it for inference.
+    public var standardization: InputStandardization? = nil
 }
 
 /// What the runner reports while it works (the CLI turns these into progress lines).
@@ -86,9 +89,10 @@ public struct Runner {
         return data
     }
 
-    /// Dataset, model (with pretrained weights), strategy terms and trainer configuration.
+    /// Dataset (standardised as `data.standardize` says, fitted on the training pools), model (with
+    /// pretrained weights), strategy terms and trainer configuration.
     public func prepare(seed: UInt64) throws -> PreparedRun {
-        let data = try trainingData(seed: seed)
+        let (data, standardization) = try trainingData(seed: seed).standardized(recipe.data.standardize)
         let root = SeededGenerator(seed: seed)
         var rng = root.fork("model")
         let model: AdaptationModel
@@ -121,7 +125,7 @@ public struct Runner {
             learningRateMultipliers: recipe.model.learningRateMultipliers, frozenPrefixes: recipe.model.frozen, seed: seed,
             evaluationInterval: recipe.evaluation.every,
             targetLabels: recipe.data.targetLabelsPerClass > 0 ? .perClass(recipe.data.targetLabelsPerClass) : .none)
-        return PreparedRun(data: data, model: model, terms: terms, configuration: configuration)
+        return PreparedRun(data: data, model: model, terms: terms, configuration: configuration, standardization: standardization)
     }
 
     // MARK: Running
@@ -171,7 +175,9 @@ public struct Runner {
         let beforeDivergence = try measure.features(prepared.model)
         let plots = try RunPlots.Inputs(recipe.evaluation, data: data, seed: seed, before: prepared.model)
 
-        let modelInfo = CheckpointModelInfo(spec: recipe.model.spec, inputShape: data.sampleShape, classNames: data.classNames, recipeHash: recipe.hash)
+        let modelInfo = CheckpointModelInfo(
+            spec: recipe.model.spec, inputShape: data.sampleShape, classNames: data.classNames, recipeHash: recipe.hash,
+            standardization: prepared.standardization)
         let trainer = Trainer(model: prepared.model, data: data, configuration: prepared.configuration, strategies: prepared.terms)
         var thisCall: [EpochMetrics] = []
         var stepCount = 0

@@ -12,35 +12,43 @@ import TensorCore
 /// `input_shape` (one sample's shape as a JSON array, `[1,28,28]`), `class_names` (a JSON array of
 /// strings, so a name may hold a comma) and `class_count`.
 ///
-/// Input standardisation: DAKit does not standardise inputs yet. When it does, its per-feature mean
-/// and standard deviation belong here (an `input_standardisation` attribute), applied by
-/// `TrainedModel.prepareInputs` before the model sees the data; today that step is the identity.
+/// Input standardisation (`data: {standardize: source | per_domain}`): `input_standardization`, the
+/// fitted `InputStandardization` as JSON (mode, per-feature or per-channel mean and std for each
+/// domain), applied by `TrainedModel.prepareInputs` before the model sees raw data. A checkpoint
+/// without the attribute (`standardize: none`, or written before it existed) takes inputs as they are.
 public struct CheckpointModelInfo: Sendable, Equatable {
     public var spec: ModelSpec
     public var inputShape: [Int]
     public var classNames: [String]
     public var recipeHash: String?
+    public var standardization: InputStandardization?
 
-    public init(spec: ModelSpec, inputShape: [Int], classNames: [String], recipeHash: String? = nil) {
+    public init(
+        spec: ModelSpec, inputShape: [Int], classNames: [String], recipeHash: String? = nil, standardization: InputStandardization? = nil
+    ) {
         self.spec = spec
         self.inputShape = inputShape
         self.classNames = classNames
         self.recipeHash = recipeHash
+        self.standardization = standardization
     }
 
     public var classCount: Int { classNames.count }
 
-    /// The attribute keys this type writes (besides `recipe_hash`, which the run state owns).
-    public static let attributeKeys = ["model_spec", "input_shape", "class_names", "class_count"]
+    /// The attribute keys this type writes (besides `recipe_hash`, which the run state owns);
+    /// `input_standardization` only when the run standardised its inputs.
+    public static let attributeKeys = ["model_spec", "input_shape", "class_names", "class_count", "input_standardization"]
 
     /// The root attributes that describe the model.
     public var metadata: [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         func json<T: Encodable>(_ value: T) -> String { String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self) }
-        return [
+        var metadata = [
             "model_spec": json(spec), "input_shape": json(inputShape), "class_names": json(classNames), "class_count": String(classCount),
         ]
+        if let standardization { metadata["input_standardization"] = json(standardization) }
+        return metadata
     }
 
     /// Reads the description back from a checkpoint's root attributes; `file` names the checkpoint
@@ -65,8 +73,18 @@ public struct CheckpointModelInfo: Sendable, Equatable {
         inputShape = try decode([Int].self, shapeText, "input_shape")
         classNames = try decode([String].self, namesText, "class_names")
         recipeHash = metadata["recipe_hash"]
+        standardization = try metadata["input_standardization"].map { try decode(InputStandardization.self, $0, "input_standardization") }
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 >= 1 }), classNames.count >= 1 else {
             throw ExperimentError.invalid("\(file): input_shape \(shapeText) or class_names \(namesText) cannot describe a model")
+        }
+        if let standardization {
+            let width = inputShape[0]
+            for stats in [standardization.source, standardization.target]
+            where stats.mean.count != width || stats.std.count != width || !(stats.mean + stats.std).allSatisfy({ $0.isFinite }) || stats.std.contains(where: { $0 <= 0 }) {
+                throw ExperimentError.invalid(
+                    "\(file): input_standardization holds \(stats.mean.count) means and \(stats.std.count) deviations (finite, deviations positive) "
+                        + "but the input has \(width) features or channels")
+            }
         }
     }
 }
@@ -101,13 +119,15 @@ public struct TrainedModel {
     }
 
     /// What the model is given for raw inputs `x`: checks one sample's shape against the
-    /// checkpoint's. (Where input standardisation will be applied once DAKit has it.)
-    public func prepareInputs(_ x: Tensor, origin: String) throws -> Tensor {
+    /// checkpoint's, then applies the run's input standardisation (for `per_domain`, the statistics
+    /// of `domain`; the target's unless the inputs are a source split).
+    public func prepareInputs(_ x: Tensor, origin: String, domain: PredictionInputs.Domain = .target) throws -> Tensor {
         let sample = Array(x.shape.dropFirst())
         guard x.rank >= 2, sample == info.inputShape else {
             throw ExperimentError.invalid(
                 "\(origin) holds samples of shape \(sample) (dataset shape \(x.shape)) but the model in \(file.lastPathComponent) takes samples of shape \(info.inputShape)")
         }
-        return x
+        guard let standardization = info.standardization else { return x }
+        return (domain == .source ? standardization.source : standardization.target).apply(x)
     }
 }
