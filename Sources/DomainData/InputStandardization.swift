@@ -91,9 +91,6 @@ public struct InputStandardization: Sendable, Equatable, Codable {
         self.source = source
         self.target = target
     }
-
-    /// The statistics for inputs of `domain` (`source` or `target`).
-    public func statistics(forSourceDomain isSource: Bool) -> FeatureStandardization { isSource ? source : target }
 }
 
 /// A source whose rows come out standardised (a streamed pool; in-memory data is transformed once).
