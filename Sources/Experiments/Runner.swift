@@ -166,7 +166,7 @@ public struct Runner {
         defer { lock.release() }
         let checkpointURL = output.appendingPathComponent("checkpoint.h5")
         var picker = CheckpointPicker(rule: recipe.selection.checkpoint)
-        let (earlier, stepOffset) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, picker: &picker, events: events)
+        let (earlier, stepOffset, trained) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, picker: &picker, events: events)
 
         let data = prepared.data
         let measure = try DivergenceMeasure(runner: self, data: data, seed: seed)
@@ -186,7 +186,8 @@ public struct Runner {
         var failure: Error?
         var result: TrainingResult?
         do {
-            result = try trainer.run(
+            // A run killed after its last checkpoint (while writing its reports) only needs the reports.
+            if !trained { result = try trainer.run(
                 shouldStop: {
                     stepCount += 1
                     events(.step(stepOffset + stepCount))
@@ -209,7 +210,7 @@ public struct Runner {
                     state.selectedStep = picker.best?.entry.step
                     try RunCheckpoint.save(snapshot, state: state, model: modelInfo, selected: picker.pickedState ?? [], to: checkpointURL)
                     try MetricsCSV.write(state.epochs, into: output)
-                })
+                }) }
         } catch let error as TrainingError {
             failure = error
         }
@@ -261,20 +262,27 @@ public struct Runner {
     /// `picker` continues the stopped run's checkpoint selection.
     private func resumeIfAsked(
         _ resume: Bool, checkpoint: URL, prepared: inout PreparedRun, picker: inout CheckpointPicker, events: (RunEvent) -> Void
-    ) throws -> (epochs: [EpochMetrics], steps: Int) {
-        guard resume else { return ([], 0) }
+    ) throws -> (epochs: [EpochMetrics], steps: Int, trained: Bool) {
+        guard resume else { return ([], 0, false) }
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
             events(.phase("--resume: no checkpoint in \(checkpoint.deletingLastPathComponent().path) yet (stopped before its first one); starting at step 0"))
-            return ([], 0)
+            return ([], 0, false)
         }
         let saved = try resumePoint(checkpoint, prepared: prepared)
         var configuration = prepared.configuration
-        configuration.startStep = saved.steps
-        configuration.initialOptimizerState = saved.optimizerState
-        prepared = PreparedRun(data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration)
+        if !saved.finished {
+            configuration.startStep = saved.steps
+            configuration.initialOptimizerState = saved.optimizerState
+        }
+        prepared = PreparedRun(
+            data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration, standardization: prepared.standardization)
         picker.restore(scores: saved.checkpointScores, bestStep: saved.selectedStep, tensors: saved.selected, model: prepared.model)
-        events(.phase("resuming at step \(saved.steps) (after epoch \(saved.epochsDone) of \(recipe.epochs))"))
-        return (saved.epochs, saved.steps)
+        if saved.finished {
+            events(.phase("the run finished training (step \(saved.steps)) but stopped before its reports; writing them"))
+        } else {
+            events(.phase("resuming at step \(saved.steps) (after epoch \(saved.epochsDone) of \(recipe.epochs))"))
+        }
+        return (saved.epochs, saved.steps, saved.finished)
     }
 
     /// Epochs of the run so far: an interrupted run's, then this call's (a resumed epoch that the
@@ -288,7 +296,7 @@ public struct Runner {
     /// its weights loaded into the prepared model and strategies, its optimizer state.
     private func resumePoint(_ url: URL, prepared: PreparedRun) throws -> (
         epochs: [EpochMetrics], steps: Int, epochsDone: Int, optimizerState: [String: Tensor], checkpointScores: [CheckpointScores],
-        selectedStep: Int?, selected: [String: Tensor]
+        selectedStep: Int?, selected: [String: Tensor], finished: Bool
     ) {
         let saved: RunCheckpoint.Loaded
         do {
@@ -302,7 +310,10 @@ public struct Runner {
                 "--resume: \(url.path) holds a run of recipe hash \(state.recipeHash) seed \(state.seed), not \(recipe.hash) seed \(prepared.configuration.seed) "
                     + "(the recipe or a --set differs from the stopped run's)")
         }
-        guard !state.finished else {
+        // Finished training: nothing to resume when its completed report is there; else (killed while
+        // writing its reports) the weights are loaded and the reports written.
+        let report = try? RunReport.load(url.deletingLastPathComponent().appendingPathComponent("report.json"))
+        if state.finished, let report, report.status == "completed", report.recipeHash == recipe.hash, report.seed == state.seed {
             throw ExperimentError.invalid("--resume: the run in \(url.deletingLastPathComponent().path) already finished all \(recipe.epochs) epochs")
         }
         let trainer = Trainer(model: prepared.model, data: prepared.data, configuration: prepared.configuration, strategies: prepared.terms)
@@ -311,7 +322,10 @@ public struct Runner {
         } catch let error as HDF5Error {
             throw ExperimentError.invalid("--resume: the checkpoint does not fit this recipe's model: \(error)")
         }
-        return (state.epochs, state.steps, state.epochsDone, saved.optimizerState, state.checkpointScores ?? [], state.selectedStep, saved.selected)
+        return (
+            state.epochs, state.steps, state.epochsDone, saved.optimizerState, state.checkpointScores ?? [], state.selectedStep, saved.selected,
+            state.finished
+        )
     }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }

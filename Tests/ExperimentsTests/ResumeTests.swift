@@ -84,5 +84,17 @@ final class ResumeTests: XCTestCase {
         XCTAssertThrowsError(try runner.run(seed: 3, output: folder, resume: true)) { error in
             XCTAssertTrue("\(error)".contains("already finished all 6 epochs"), "\(error)")
         }
+
+        // Killed after its last checkpoint, while writing its reports: --resume trains nothing and
+        // writes the reports of the finished weights.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("report.json"))
+        let reported = try runner.run(seed: 3, output: folder, resume: true)
+        XCTAssertEqual(reported.status, "completed")
+        XCTAssertEqual(reported.steps, full.steps)
+        XCTAssertEqual(reported.target, full.target)
+        XCTAssertEqual(reported.epochs.map(\.epoch), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try RunReport.load(folder.appendingPathComponent("report.json")).targetAccuracy, full.targetAccuracy)
+        let after = try Checkpoint.readAll(from: folder.appendingPathComponent("checkpoint.h5"))
+        for path in a.order { XCTAssertEqual(a.tensors[path]?.scalars, after.tensors[path]?.scalars, path) }
     }
 }
