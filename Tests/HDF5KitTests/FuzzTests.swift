@@ -23,7 +23,7 @@ final class FuzzTests: XCTestCase {
     func testMutatedDomainFilesNeverTrap() throws {
         let folder = try makeTemporaryFolder()
         let seeds = try FuzzTests.seedCorpus(in: folder)
-        let mutant = FileManager.default.temporaryDirectory.appendingPathComponent("dakit-fuzz-last.h5")
+        let mutant = folder.appendingPathComponent("mutant.h5")  // per test run: parallel runs cannot clobber it
         let log = folder.appendingPathComponent("child-stderr.txt")
         var rng = SeededGenerator(seed: FuzzTests.seed)
         var outcomes: [String: Int] = [:]
