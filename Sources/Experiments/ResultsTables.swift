@@ -15,6 +15,8 @@ import Foundation
 /// Kinds:
 /// - `accuracy FILE.csv` (a `summary.csv`): one row per strategy, one column per task, the mean
 ///   target accuracy in %, ▲/▼ where it is more than half a point above/below source-only;
+/// - `strategies FILE.csv` (a one-task `summary.csv`): one row per strategy, target accuracy
+///   mean ± std over seeds, source accuracy, gain over source-only and NTG;
 /// - `selection FILE.json` (a `summary.json`): per selection rule, the mean over tasks of the
 ///   seed-by-seed regret against the oracle and of the rank correlation ρ, and on how many of the
 ///   (task, seed) picks it reached the oracle's accuracy;
@@ -49,6 +51,7 @@ public enum ResultsTables {
         guard let data = try? Data(contentsOf: file) else { throw Problem(message: "\(file.path): cannot read the table's source") }
         switch kind {
         case "accuracy": return try accuracy(csv: String(decoding: data, as: UTF8.self), file: file.path)
+        case "strategies": return try strategies(csv: String(decoding: data, as: UTF8.self), file: file.path)
         case "selection", "transfer":
             let summary: ComparisonSummary
             do {
@@ -57,7 +60,7 @@ public enum ResultsTables {
                 throw Problem(message: "\(file.path): not a comparison summary.json (\(error))")
             }
             return kind == "selection" ? selection(summary) : transfer(summary)
-        default: throw Problem(message: "unknown table kind '\(kind)' (known: accuracy, selection, transfer)")
+        default: throw Problem(message: "unknown table kind '\(kind)' (known: accuracy, strategies, selection, transfer)")
         }
     }
 
@@ -93,6 +96,27 @@ public enum ResultsTables {
                 return cell
             }
             out += "| \(s) | " + cells.joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+
+    /// One row per strategy of a one-task `summary.csv`: target accuracy mean ± std over seeds,
+    /// source accuracy, gain over source-only and NTG, in % / points.
+    static func strategies(csv: String, file: String) throws -> String {
+        let rows = parseCSV(csv)
+        let needed = ["strategy", "seeds", "target_accuracy_mean", "target_accuracy_std", "source_accuracy_mean", "gain_over_source_only", "negative_transfer_gap"]
+        guard let header = rows.first, needed.allSatisfy(header.contains) else {
+            throw Problem(message: "\(file): not a summary.csv (needs \(needed.joined(separator: ", ")))")
+        }
+        func cell(_ row: [String], _ name: String) -> Double? { Double(row[header.firstIndex(of: name)!]) }
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.1f", $0 * 100) } ?? "—" }
+        func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
+        var out = "| strategy | seeds | target accuracy (%) | source accuracy (%) | gain vs source-only | NTG |\n|---|---|---|---|---|---|\n"
+        for row in rows.dropFirst() where row.count == header.count {
+            let seeds = row[header.firstIndex(of: "seeds")!].split(separator: " ").count
+            let target = "\(pct(cell(row, "target_accuracy_mean"))) ± \(pct(cell(row, "target_accuracy_std")))"
+            out += "| \(row[header.firstIndex(of: "strategy")!]) | \(seeds) | \(target) | \(pct(cell(row, "source_accuracy_mean"))) | "
+                + "\(points(cell(row, "gain_over_source_only"))) | \(points(cell(row, "negative_transfer_gap"))) |\n"
         }
         return out
     }
