@@ -219,11 +219,15 @@ public enum Comparison {
 // MARK: - Writing
 
 extension ComparisonSummary {
-    func pct(_ v: MeanStd?) -> String {
+    /// `mean ± std` in % (the mean alone for one seed); `—` when missing. Also report.html's format.
+    static func pct(_ v: MeanStd?) -> String {
         guard let v else { return "—" }
         return v.count > 1 ? String(format: "%.1f ± %.1f", v.mean * 100, v.std * 100) : String(format: "%.1f", v.mean * 100)
     }
-    func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
+    /// Signed points (a fraction × 100); `—` when missing.
+    static func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
+    func pct(_ v: MeanStd?) -> String { Self.pct(v) }
+    func points(_ v: Double?) -> String { Self.points(v) }
     private func number(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
 
     /// The selection rules in the order the tables show them, the oracle last.

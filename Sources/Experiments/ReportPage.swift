@@ -329,11 +329,8 @@ public enum ReportPage {
 
     static func pct(_ v: Double?, _ format: String = "%.1f%%") -> String { v.map { String(format: format, $0 * 100) } ?? "—" }
     static func num(_ v: Double?, _ format: String = "%.4f") -> String { v.map { String(format: format, $0) } ?? "—" }
-    static func points(_ v: Double?) -> String { v.map { String(format: "%+.1f", $0 * 100) } ?? "—" }
-    static func meanStd(_ v: MeanStd?) -> String {
-        guard let v else { return "—" }
-        return v.count > 1 ? String(format: "%.1f ± %.1f", v.mean * 100, v.std * 100) : String(format: "%.1f", v.mean * 100)
-    }
+    static func points(_ v: Double?) -> String { ComparisonSummary.points(v) }
+    static func meanStd(_ v: MeanStd?) -> String { ComparisonSummary.pct(v) }
 
     /// The resolved recipe as indented JSON with sorted keys.
     static func pretty(_ value: JSONValue) -> String {
