@@ -129,7 +129,45 @@ struct BenchCase: Sendable {
         let (ms, cpu) = trainingStepMilliseconds(model: model, input: x, labels: labels, settings: settings)
         // Nominal count: forward matmuls, and twice that for the backward pass.
         let forward = 2.0 * Double(batch) * Double(784 * 256 + 256 * 10)
-        return BenchResult(msPerStep: ms, gflops: 3 * forward / (ms * 1e6), extra: [("cpu_ms_per_step", cpu)])
+        // The step's five products (the input needs no gradient), alone, into preallocated buffers.
+        let bound = productsMilliseconds(
+            [
+                BenchProduct(m: batch, n: 256, k: 784, transposeB: true),  // x·W1ᵀ
+                BenchProduct(m: batch, n: 10, k: 256, transposeB: true),  // h·W2ᵀ
+                BenchProduct(m: batch, n: 256, k: 10),  // dh = dy·W2
+                BenchProduct(m: 10, n: 256, k: batch, transposeA: true),  // dW2 = dyᵀ·h
+                BenchProduct(m: 256, n: 784, k: batch, transposeA: true),  // dW1 = dh1ᵀ·x
+            ], settings: settings)
+        return BenchResult(
+            msPerStep: ms, gflops: 3 * forward / (ms * 1e6),
+            extra: [("cpu_ms_per_step", cpu), ("gemm_bound_ms", bound), ("gemm_bound_fraction", bound / ms)])
+    }
+
+    /// Median milliseconds of running `products` back to back through `BLAS.sgemm` (TensorCore's
+    /// product, with its panel split) into preallocated buffers: the least time a step made of
+    /// these products can take (its "GEMM bound").
+    static func productsMilliseconds(_ products: [BenchProduct], settings: BenchSettings) -> Double {
+        var rng = SeededGenerator(seed: 6)
+        let operands = products.map { p in
+            (
+                a: Tensor.uniform([p.m * p.k], low: -1, high: 1, rng: &rng).scalars,
+                b: Tensor.uniform([p.k * p.n], low: -1, high: 1, rng: &rng).scalars,
+                c: UnsafeMutablePointer<Float>.allocate(capacity: p.m * p.n)
+            )
+        }
+        defer { for o in operands { o.c.deallocate() } }
+        return settings.medianMilliseconds {
+            for (p, o) in zip(products, operands) {
+                o.a.withUnsafeBufferPointer { pa in
+                    o.b.withUnsafeBufferPointer { pb in
+                        BLAS.sgemm(
+                            transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
+                            a: pa.baseAddress!, lda: p.transposeA ? p.m : p.k, b: pb.baseAddress!,
+                            ldb: p.transposeB ? p.k : p.n, c: o.c, ldc: p.n)
+                    }
+                }
+            }
+        }
     }
 
     static let cnnLeNet = BenchCase(
@@ -170,6 +208,15 @@ struct BenchCase: Sendable {
         precondition(lastLoss.isFinite, "bench: training loss became \(lastLoss)")
         return timing
     }
+}
+
+/// One matrix product of a benchmark's step: C (m×n) = op(A) · op(B) with inner size k.
+struct BenchProduct {
+    var m: Int
+    var n: Int
+    var k: Int
+    var transposeA = false
+    var transposeB = false
 }
 
 /// `dakit bench`: fixed performance cases, one JSON object per line.
@@ -216,7 +263,12 @@ struct BenchCommand: ParsableCommand {
         #endif
         setBLASThreadCount(threads)
         // Which kernels and how many threads: numbers from different settings do not compare.
-        FileHandle.standardError.write(Data("\(CommandLineContext.current.toolName) bench: \(threadCount()) threads, OpenBLAS kernels \(blasCoreName())\n".utf8))
+        let core = BLASCore.selection
+        let origin =
+            core.reason == "dakit"
+            ? " (replacing OpenBLAS's generic \(core.loaded); DAKIT_BLAS_CORE=keep keeps it)" : " (\(core.reason))"
+        FileHandle.standardError.write(
+            Data("\(CommandLineContext.current.toolName) bench: \(threadCount()) threads, OpenBLAS kernels \(blasCoreName())\(origin)\n".utf8))
         let settings = BenchSettings(warmup: warmup, iterations: iterations)
         let selected = cases.isEmpty ? BenchCase.all : BenchCase.all.filter { cases.contains($0.name) }
         for benchCase in selected {

@@ -86,9 +86,8 @@ public final class Conv2D: Layer {
     }
 
     public func callAsFunction(_ input: Variable, context: ForwardContext) -> Variable {
-        let y = Variable.conv2d(input, weight: Variable(weight), stride: stride, padding: padding)
-        guard let bias else { return y }
-        return y + Variable(bias).reshaped([1, bias.value.count, 1, 1])
+        // The bias is added inside the convolution (one pass over each output plane while it is in cache).
+        Variable.conv2d(input, weight: Variable(weight), bias: bias.map { Variable($0) }, stride: stride, padding: padding)
     }
 
     public var parameters: [NamedParameter] {

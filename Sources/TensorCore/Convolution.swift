@@ -35,39 +35,74 @@ extension ConvGeometry {
 }
 
 extension Tensor {
-    /// im2col over the whole batch: a (C·KH·KW) × (N·OH·OW) matrix whose column (n, oh, ow) is
-    /// the receptive field of that output position (zeros where it falls in the padding).
-    static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry) -> [Float] {
-        let columns = g.batch * g.positions
+    /// `dst[0..<count] = src[0..<count]` eight floats at a time. The runs im2col copies are short
+    /// (an output row, e.g. 24 or 8 floats): a plain loop spent most of its time on its set-up
+    /// (overlap checks, trip counts), a memmove call more.
+    @inline(__always)
+    static func copyRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+        var j = 0
+        while j + 8 <= count {
+            UnsafeMutableRawPointer(dst + j).storeBytes(
+                of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < count {
+            dst[j] = src[j]
+            j += 1
+        }
+    }
+
+    /// `dst[0..<count] += src[0..<count]` eight floats at a time (each element one addition, as in
+    /// a plain loop).
+    @inline(__always)
+    static func addRun(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+        var j = 0
+        while j + 8 <= count {
+            let sum = UnsafeRawPointer(dst + j).loadUnaligned(as: SIMD8<Float>.self)
+                + UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < count {
+            dst[j] += src[j]
+            j += 1
+        }
+    }
+
+    /// im2col of one image: writes the (C·KH·KW) × (OH·OW) matrix whose column (oh, ow) is the
+    /// receptive field of that output position (zeros where it falls in the padding) to `out`,
+    /// rows `rowStride` apart (several images' matrices side by side make a block's matrix).
+    static func im2col(
+        image x: UnsafePointer<Float>, _ g: ConvGeometry, into out: UnsafeMutablePointer<Float>, rowStride: Int
+    ) {
         let (oh, ow, s, p) = (g.outHeight, g.outWidth, g.stride, g.padding)
         let (h, w, kh, kw) = (g.height, g.width, g.kernelHeight, g.kernelWidth)
-        return uninitializedScalars(g.patchSize * columns) { out in
-            // Each image writes its own block of columns in every row: images split across threads.
-            forEachImageBlock(g) { n in
-                for c in 0..<g.channels {
-                    let plane = x + (n * g.channels + c) * h * w
-                    for u in 0..<kh {
-                        let rows = g.validRange(offset: u, size: h, outputs: oh)
-                        for v in 0..<kw {
-                            let cols = g.validRange(offset: v, size: w, outputs: ow)
-                            let row = (c * kh + u) * kw + v
-                            let dst = out + row * columns + n * g.positions
-                            for i in 0..<oh {
-                                let line = dst + i * ow
-                                guard rows.contains(i) else {
-                                    line.update(repeating: 0, count: ow)
-                                    continue
-                                }
-                                if cols.lowerBound > 0 { line.update(repeating: 0, count: cols.lowerBound) }
-                                if cols.upperBound < ow { (line + cols.upperBound).update(repeating: 0, count: ow - cols.upperBound) }
-                                let src = plane + (i * s - p + u) * w - p + v
-                                if s == 1 {
-                                    // Rows are short (an output row): an inline loop beats a memmove call.
-                                    for j in cols { line[j] = src[j] }
-                                } else {
-                                    for j in cols { line[j] = src[j * s] }
-                                }
-                            }
+        let positions = rowStride
+        for c in 0..<g.channels {
+            let plane = x + c * h * w
+            for u in 0..<kh {
+                let rows = g.validRange(offset: u, size: h, outputs: oh)
+                for v in 0..<kw {
+                    let cols = g.validRange(offset: v, size: w, outputs: ow)
+                    let dst = out + ((c * kh + u) * kw + v) * positions
+                    if s == 1 && p == 0 {
+                        // Every position is valid: the row is OH runs of OW inputs.
+                        for i in 0..<oh { copyRun(dst + i * ow, plane + (i + u) * w + v, ow) }
+                        continue
+                    }
+                    for i in 0..<oh {
+                        let line = dst + i * ow
+                        guard rows.contains(i) else {
+                            line.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        if cols.lowerBound > 0 { line.update(repeating: 0, count: cols.lowerBound) }
+                        if cols.upperBound < ow { (line + cols.upperBound).update(repeating: 0, count: ow - cols.upperBound) }
+                        let src = plane + (i * s - p + u) * w - p + v
+                        if s == 1 {
+                            copyRun(line + cols.lowerBound, src + cols.lowerBound, cols.count)
+                        } else {
+                            for j in cols { line[j] = src[j * s] }
                         }
                     }
                 }
@@ -75,56 +110,47 @@ extension Tensor {
         }
     }
 
-    /// The adjoint of `im2col`: adds every column entry back into the N×C×H×W image it came from.
-    static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry) -> [Float] {
-        let columns = g.batch * g.positions
+    /// The adjoint of `im2col(image:)`: adds every entry of one image's (C·KH·KW) × (OH·OW)
+    /// matrix back into the C×H×W image it came from (which the caller has zeroed).
+    static func col2im(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, addingInto image: UnsafeMutablePointer<Float>) {
         let (oh, ow, s, p) = (g.outHeight, g.outWidth, g.stride, g.padding)
         let (h, w, kh, kw) = (g.height, g.width, g.kernelHeight, g.kernelWidth)
-        var image = [Float](repeating: 0, count: g.batch * g.channels * h * w)
-        image.withUnsafeMutableBufferPointer { buffer in
-            guard let img = buffer.baseAddress else { return }
-            // Image-major order: one N·C plane stays in cache while every kernel offset adds into it.
-            // Images are disjoint, so they split across threads without changing any sum.
-            forEachImageBlock(g) { n in
-                for c in 0..<g.channels {
-                    let plane = img + (n * g.channels + c) * h * w
-                    for u in 0..<kh {
-                        let rows = g.validRange(offset: u, size: h, outputs: oh)
-                        for v in 0..<kw {
-                            let colRange = g.validRange(offset: v, size: w, outputs: ow)
-                            if colRange.isEmpty { continue }
-                            let row = (c * kh + u) * kw + v
-                            let src = cols + row * columns + n * g.positions
-                            for i in rows {
-                                let line = src + i * ow
-                                let dst = plane + (i * s - p + u) * w - p + v
-                                if s == 1 {
-                                    for j in colRange { dst[j] += line[j] }
-                                } else {
-                                    for j in colRange { dst[j * s] += line[j] }
-                                }
-                            }
+        for c in 0..<g.channels {
+            let plane = image + c * h * w
+            for u in 0..<kh {
+                let rows = g.validRange(offset: u, size: h, outputs: oh)
+                for v in 0..<kw {
+                    let colRange = g.validRange(offset: v, size: w, outputs: ow)
+                    if colRange.isEmpty { continue }
+                    let src = cols + ((c * kh + u) * kw + v) * g.positions
+                    for i in rows {
+                        let line = src + i * ow
+                        let dst = plane + (i * s - p + u) * w - p + v
+                        if s == 1 {
+                            addRun(dst + colRange.lowerBound, line + colRange.lowerBound, colRange.count)
+                        } else {
+                            for j in colRange { dst[j * s] += line[j] }
                         }
                     }
                 }
             }
         }
-        return image
     }
 
-    /// Calls `body(n)` for every image of the batch, blocks of images in parallel when the
-    /// im2col matrix is large enough to repay waking the pool.
-    static func forEachImageBlock(_ g: ConvGeometry, _ body: (Int) -> Void) {
-        let work = g.patchSize * g.positions * g.batch
-        let threads = ParallelKernels.threadCount
-        guard work >= ParallelKernels.minimumParallelElements, threads > 1, g.batch > 1 else {
-            for n in 0..<g.batch { body(n) }
-            return
-        }
-        let blocks = Swift.min(g.batch, threads * 4)
-        let perBlock = (g.batch + blocks - 1) / blocks
-        ParallelKernels.forEachChunk((g.batch + perBlock - 1) / perBlock) { b in
-            for n in b * perBlock..<Swift.min(g.batch, (b + 1) * perBlock) { body(n) }
+    /// Images per block of a convolution: the unit of work a thread takes, and the unit of the
+    /// weight gradient's partial sums. Fixed (not chosen by thread count), so that the sums, and
+    /// with them every result, are the same on any number of threads.
+    public static let convolutionBlockImages = 8
+
+    /// Calls `body(images)` for the batch in blocks of `convolutionBlockImages` images, in parallel
+    /// when the convolution's multiply-adds (`work`) repay waking the pool.
+    static func forEachConvolutionBlock(batch: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let size = convolutionBlockImages
+        let blocks = (batch + size - 1) / size
+        if work < 1 << 20 || ParallelKernels.threadCount == 1 {
+            for b in 0..<blocks { body(b * size..<Swift.min(batch, (b + 1) * size)) }
+        } else {
+            ParallelKernels.forEachChunk(blocks) { b in body(b * size..<Swift.min(batch, (b + 1) * size)) }
         }
     }
 
@@ -134,12 +160,24 @@ extension Tensor {
         ParallelKernels.forEachRange(planes, elementsPerItem: elementsPerPlane, body)
     }
 
-    /// 2-D cross-correlation (what deep-learning libraries call convolution).
+    /// 2-D cross-correlation (what deep-learning libraries call convolution), plus a bias per
+    /// output channel when given.
+    ///
+    /// By blocks of `convolutionBlockImages` images, each block on one of the pool's threads: the
+    /// block's im2col matrix (C·KH·KW × images·OH·OW, a few hundred KiB that stay in cache), then
+    /// per image one product `weight · columns` written straight into its O×OH×OW output, then the
+    /// bias added to each output plane. Nothing is kept for the backward pass but the input: it
+    /// builds each block's im2col matrix again, which costs less than writing one of megabytes for
+    /// the whole batch and reading it back (as an earlier version did).
     /// - Parameters:
     ///   - input: N×C×H×W.
     ///   - weight: O×C×KH×KW.
-    /// - Returns: the N×O×OH×OW output and the im2col matrix (kept for the backward pass).
-    public static func conv2d(_ input: Tensor, weight: Tensor, stride: Int = 1, padding: Int = 0) -> (output: Tensor, columns: [Float]) {
+    ///   - bias: O values, or nil.
+    /// - Returns: the N×O×OH×OW output, and what `conv2dBackward` needs of the forward pass (the
+    ///   input's scalars).
+    public static func conv2d(
+        _ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0
+    ) -> (output: Tensor, saved: [Float]) {
         precondition(weight.rank == 4, "conv2d: weight must be O×C×KH×KW, got shape \(weight.shape)")
         let g = ConvGeometry(
             input: input.shape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
@@ -148,31 +186,55 @@ extension Tensor {
             weight.shape[1] == g.channels,
             "conv2d: input of shape \(input.shape) has \(g.channels) channels but weight \(weight.shape) expects \(weight.shape[1])")
         let outChannels = weight.shape[0]
+        let biasValues = bias?.scalars ?? []
+        if bias != nil {
+            precondition(
+                biasValues.count == outChannels, "conv2d: bias of shape \(bias!.shape) for \(outChannels) output channels")
+        }
         tuneAllocatorForTraining()
-        let cols = input.scalars.withUnsafeBufferPointer { im2col($0.baseAddress!, g) }
-        let columns = g.batch * g.positions
-        // [O × CKK] · [CKK × N·P] = [O × N·P]
-        let product = weight.scalars.withUnsafeBufferPointer { pw in
-            cols.withUnsafeBufferPointer { pc in
-                uninitializedScalars(outChannels * columns) { out in
-                    gemm(
-                        transposeA: false, transposeB: false, m: outChannels, n: columns, k: g.patchSize,
-                        a: pw.baseAddress!, lda: g.patchSize, b: pc.baseAddress!, ldb: columns, c: out, ldc: columns,
-                        beta: 0)
+        let (patch, positions) = (g.patchSize, g.positions)
+        let imageSize = g.channels * g.height * g.width
+        let output = input.scalars.withUnsafeBufferPointer { px in
+            weight.scalars.withUnsafeBufferPointer { pw in
+                uninitializedScalars(g.batch * outChannels * positions) { out in
+                    forEachConvolutionBlock(batch: g.batch, work: g.batch * outChannels * patch * positions) { images in
+                        let rowStride = images.count * positions
+                        let cols = UnsafeMutablePointer<Float>.allocate(capacity: patch * rowStride)
+                        defer { cols.deallocate() }
+                        for n in images {
+                            let offset = (n - images.lowerBound) * positions
+                            im2col(image: px.baseAddress! + n * imageSize, g, into: cols + offset, rowStride: rowStride)
+                            let outN = out + n * outChannels * positions
+                            // [O × CKK] · [CKK × P] = [O × P], this image's output.
+                            gemm(
+                                transposeA: false, transposeB: false, m: outChannels, n: positions, k: patch,
+                                a: pw.baseAddress!, lda: patch, b: cols + offset, ldb: rowStride, c: outN, ldc: positions,
+                                beta: 0)
+                            for o in 0..<biasValues.count {
+                                let b = biasValues[o]
+                                let plane = outN + o * positions
+                                for q in 0..<positions { plane[q] += b }
+                            }
+                        }
+                    }
                 }
             }
         }
-        let output = regroup(product, outer: outChannels, middle: g.batch, inner: g.positions)
-        return (Tensor(shape: [g.batch, outChannels, g.outHeight, g.outWidth], scalars: output), cols)
+        return (Tensor(shape: [g.batch, outChannels, g.outHeight, g.outWidth], scalars: output), input.scalars)
     }
 
-    /// Gradients of `conv2d` with respect to its input and weight. With `computeInputGradient`
-    /// false (the input is data that needs no gradient, e.g. the first layer) the input gradient —
-    /// a large GEMM and a col2im — is skipped and `input` is nil.
+    /// Gradients of `conv2d` with respect to its input, weight and bias; `saved` is what `conv2d`
+    /// returned with the output. With `computeInputGradient` false (the input is data that needs
+    /// no gradient, e.g. the first layer) the input gradient is skipped and `input` is nil.
+    ///
+    /// Per block of `convolutionBlockImages` images: the block's im2col matrix again, its output
+    /// gradient as one O × images·OH·OW matrix, and one product for the block's weight gradient;
+    /// its bias gradient; per image dXₙ = col2im(Wᵀ · dYₙ). The blocks' weight and bias gradients
+    /// are added in block order: the same sums on any number of threads.
     public static func conv2dBackward(
-        outputGradient: Tensor, input inputShape: [Int], weight: Tensor, columns: [Float], stride: Int, padding: Int,
-        computeInputGradient: Bool
-    ) -> (input: Tensor?, weight: Tensor) {
+        outputGradient: Tensor, input inputShape: [Int], weight: Tensor, saved: [Float], stride: Int, padding: Int,
+        computeInputGradient: Bool = true
+    ) -> (input: Tensor?, weight: Tensor, bias: Tensor) {
         let g = ConvGeometry(
             input: inputShape, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
             stride: stride, padding: padding, operation: "conv2d backward")
@@ -180,58 +242,77 @@ extension Tensor {
         precondition(
             outputGradient.shape == [g.batch, outChannels, g.outHeight, g.outWidth],
             "conv2d backward: output gradient of shape \(outputGradient.shape) for an output of shape \([g.batch, outChannels, g.outHeight, g.outWidth])")
-        let total = g.batch * g.positions
-        // N×O×P → O×(N·P)
-        let dOut = regroup(outputGradient.scalars, outer: g.batch, middle: outChannels, inner: g.positions)
-        let dWeight = dOut.withUnsafeBufferPointer { pd in
-            columns.withUnsafeBufferPointer { pc in
-                uninitializedScalars(outChannels * g.patchSize) { out in
-                    gemm(
-                        transposeA: false, transposeB: true, m: outChannels, n: g.patchSize, k: total,
-                        a: pd.baseAddress!, lda: total, b: pc.baseAddress!, ldb: total, c: out, ldc: g.patchSize,
-                        beta: 0)
-                }
-            }
-        }
-        guard computeInputGradient else { return (nil, Tensor(shape: weight.shape, scalars: dWeight)) }
-        let dCols = weight.scalars.withUnsafeBufferPointer { pw in
-            dOut.withUnsafeBufferPointer { pd in
-                uninitializedScalars(g.patchSize * total) { out in
-                    gemm(
-                        transposeA: true, transposeB: false, m: g.patchSize, n: total, k: outChannels,
-                        a: pw.baseAddress!, lda: g.patchSize, b: pd.baseAddress!, ldb: total, c: out, ldc: total,
-                        beta: 0)
-                }
-            }
-        }
-        let dInput = dCols.withUnsafeBufferPointer { col2im($0.baseAddress!, g) }
-        return (Tensor(shape: inputShape, scalars: dInput), Tensor(shape: weight.shape, scalars: dWeight))
-    }
-
-    /// Gradients of `conv2d` with respect to its input and weight.
-    public static func conv2dBackward(
-        outputGradient: Tensor, input inputShape: [Int], weight: Tensor, columns: [Float], stride: Int, padding: Int
-    ) -> (input: Tensor, weight: Tensor) {
-        let (dx, dw) = conv2dBackward(
-            outputGradient: outputGradient, input: inputShape, weight: weight, columns: columns, stride: stride,
-            padding: padding, computeInputGradient: true)
-        return (dx!, dw)
-    }
-
-    /// Swaps the two outer groups of a [A × B × P] buffer into [B × A × P].
-    static func regroup(_ source: [Float], outer a: Int, middle b: Int, inner p: Int) -> [Float] {
-        precondition(source.count == a * b * p, "regroup: \(source.count) elements for \(a)×\(b)×\(p)")
-        return source.withUnsafeBufferPointer { s in
-            uninitializedScalars(source.count) { o in
-                forEachPlaneBlock(a, elementsPerPlane: b * p) { rows in
-                    for i in rows {
-                        for j in 0..<b {
-                            (o + (j * a + i) * p).update(from: s.baseAddress! + (i * b + j) * p, count: p)
+        let (patch, positions) = (g.patchSize, g.positions)
+        let imageSize = g.channels * g.height * g.width
+        precondition(saved.count == g.batch * imageSize, "conv2d backward: \(saved.count) saved values for an input of shape \(inputShape)")
+        // At least one (zero) block, so that an empty batch gets zero gradients.
+        let blocks = Swift.max(1, (g.batch + convolutionBlockImages - 1) / convolutionBlockImages)
+        let weightSize = outChannels * patch
+        // Per block: its weight gradient (O·CKK), then its bias gradient (O).
+        let partialSize = weightSize + outChannels
+        var partials = [Float](repeating: 0, count: blocks * partialSize)
+        var dInput: [Float] = computeInputGradient ? [Float](repeating: 0, count: g.batch * imageSize) : []
+        outputGradient.scalars.withUnsafeBufferPointer { pg in
+            saved.withUnsafeBufferPointer { px in
+                weight.scalars.withUnsafeBufferPointer { pw in
+                    partials.withUnsafeMutableBufferPointer { pp in
+                        dInput.withUnsafeMutableBufferPointer { pdx in
+                            let work = g.batch * outChannels * patch * positions * (computeInputGradient ? 2 : 1)
+                            forEachConvolutionBlock(batch: g.batch, work: work) { images in
+                                let block = images.lowerBound / convolutionBlockImages
+                                let dW = pp.baseAddress! + block * partialSize
+                                let dB = dW + weightSize
+                                let rowStride = images.count * positions
+                                let cols = UnsafeMutablePointer<Float>.allocate(capacity: patch * rowStride)
+                                let dYBlock = UnsafeMutablePointer<Float>.allocate(capacity: outChannels * rowStride)
+                                let dCols = UnsafeMutablePointer<Float>.allocate(capacity: computeInputGradient ? patch * positions : 0)
+                                defer {
+                                    cols.deallocate()
+                                    dYBlock.deallocate()
+                                    dCols.deallocate()
+                                }
+                                for n in images {
+                                    let offset = (n - images.lowerBound) * positions
+                                    im2col(image: px.baseAddress! + n * imageSize, g, into: cols + offset, rowStride: rowStride)
+                                    let dY = pg.baseAddress! + n * outChannels * positions
+                                    for o in 0..<outChannels {
+                                        (dYBlock + o * rowStride + offset).update(from: dY + o * positions, count: positions)
+                                    }
+                                    guard computeInputGradient else { continue }
+                                    // [CKK × O] · [O × P] = this image's im2col gradient.
+                                    gemm(
+                                        transposeA: true, transposeB: false, m: patch, n: positions, k: outChannels,
+                                        a: pw.baseAddress!, lda: patch, b: dY, ldb: positions, c: dCols, ldc: positions, beta: 0)
+                                    col2im(dCols, g, addingInto: pdx.baseAddress! + n * imageSize)
+                                }
+                                // [O × images·P] · [images·P × CKK]: the block's weight gradient.
+                                gemm(
+                                    transposeA: false, transposeB: true, m: outChannels, n: patch, k: rowStride,
+                                    a: dYBlock, lda: rowStride, b: cols, ldb: rowStride, c: dW, ldc: patch, beta: 0)
+                                for o in 0..<outChannels {
+                                    let row = dYBlock + o * rowStride
+                                    var total: Float = 0
+                                    for q in 0..<rowStride { total += row[q] }
+                                    dB[o] = total
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        // The blocks' sums, in block order.
+        var dWeight = [Float](partials[0..<weightSize])
+        var dBias = [Float](partials[weightSize..<partialSize])
+        for b in 1..<blocks {
+            let base = b * partialSize
+            for i in 0..<weightSize { dWeight[i] += partials[base + i] }
+            for o in 0..<outChannels { dBias[o] += partials[base + weightSize + o] }
+        }
+        return (
+            computeInputGradient ? Tensor(shape: inputShape, scalars: dInput) : nil,
+            Tensor(shape: weight.shape, scalars: dWeight), Tensor(shape: [outChannels], scalars: dBias)
+        )
     }
 
     /// Max pooling over N×C×H×W windows. Returns the output and, per output element, the flat index

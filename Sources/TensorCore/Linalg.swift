@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 extension Tensor {
     /// Matrix product of rank-2 tensors through `cblas_sgemm`: op(a) · op(b), where op transposes
@@ -36,6 +37,7 @@ extension Tensor {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float
     ) {
+        BLASCore.ensureSelected()
         let panels = productPanels(m: m, n: n, k: k)
         if panels.count == 1 {
             cblas_sgemm(
@@ -109,12 +111,103 @@ public func setBLASThreadCount(_ count: Int) {
 /// The threads matrix products use (TensorCore's pool; OpenBLAS itself runs one per panel).
 public func blasThreadCount() -> Int { threadCount() }
 
-/// OpenBLAS's name for the kernels it selected at load time (`SkylakeX`, `Haswell`, …). A CPU
-/// that OpenBLAS does not know gets its generic `Prescott` kernels, several times slower; the
-/// environment variable `OPENBLAS_CORETYPE` overrides the choice.
+/// OpenBLAS's name for the kernels products run on (`SkylakeX`, `Haswell`, …), after DAKit's
+/// correction of a generic fallback (see `BLASCore`).
 public func blasCoreName() -> String {
-    guard let name = openblas_get_corename() else { return "unknown" }
-    return String(cString: name)
+    BLASCore.ensureSelected()
+    return BLASCore.currentName()
+}
+
+/// Which OpenBLAS kernels DAKit's products run on.
+///
+/// OpenBLAS (DYNAMIC_ARCH builds such as Debian's) picks its kernels when the library loads, by
+/// CPU model. A model newer than the library (e.g. Emerald Rapids under OpenBLAS 0.3.21) gets its
+/// generic `Prescott` kernels: sgemm at a fifth of the speed of the AVX-512 ones the CPU can run.
+/// So, before the first product (and before `blasCoreName()` answers), DAKit checks: when
+/// OpenBLAS fell back to `Prescott` on a CPU whose flags (`/proc/cpuinfo`) have AVX-512
+/// (F, CD, BW, DQ, VL) it switches to `Cooperlake` (with AVX512-BF16) or `SkylakeX`; with AVX2
+/// and FMA to `Haswell`. It sets `OPENBLAS_CORETYPE` (child processes then load with it) and
+/// re-runs OpenBLAS's own dispatch (`gotoblas_dynamic_quit`/`gotoblas_dynamic_init`, looked up
+/// by name: a BLAS without them is left as it is).
+///
+/// Left alone when the environment sets `OPENBLAS_CORETYPE` (OpenBLAS then used it at load) or
+/// `DAKIT_BLAS_CORE=keep`. Kernels round differently, so a product's last bits (and a run's
+/// numbers in their last digits) depend on the kernels; `report.json` records them (`blasCore`).
+public enum BLASCore {
+    /// The kernels OpenBLAS chose at load time, and whether DAKit replaced them.
+    public struct Selection: Sendable, Equatable {
+        /// OpenBLAS's choice at load time.
+        public var loaded: String
+        /// The kernels in use.
+        public var active: String
+        /// Why they are in use: `"openblas"` (OpenBLAS's choice, nothing to correct),
+        /// `"OPENBLAS_CORETYPE"`, `"DAKIT_BLAS_CORE=keep"`, or `"dakit"` (replaced a generic fallback).
+        public var reason: String
+    }
+
+    /// The selection, made once per process (the first product, `blasCoreName()` or this).
+    public static var selection: Selection { selected }
+
+    /// Makes the selection if it is not made yet. Cheap after the first call.
+    @inline(__always)
+    static func ensureSelected() { _ = selected }
+
+    private static let selected: Selection = select(
+        environment: ProcessInfo.processInfo.environment, cpuFlags: cpuFlags())
+
+    static func currentName() -> String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// The kernels worth switching to on a CPU with `flags`, when OpenBLAS loaded `loaded`
+    /// (nil: keep). Only OpenBLAS's generic fallback is replaced.
+    public static func preferredCore(loaded: String, flags: Set<String>, hasCooperlake: Bool = true) -> String? {
+        guard loaded.lowercased() == "prescott" else { return nil }
+        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) {
+            return hasCooperlake && flags.contains("avx512_bf16") ? "Cooperlake" : "SkylakeX"
+        }
+        if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
+        return nil
+    }
+
+    /// The CPU's feature flags from `/proc/cpuinfo` (empty where there is none: nothing is changed).
+    static func cpuFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [] }
+        for line in text.split(separator: "\n") where line.hasPrefix("flags") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+        }
+        return []
+    }
+
+    private static func select(environment: [String: String], cpuFlags: Set<String>) -> Selection {
+        let loaded = currentName()
+        var selection = Selection(loaded: loaded, active: loaded, reason: "openblas")
+        if environment["OPENBLAS_CORETYPE"] != nil {
+            selection.reason = "OPENBLAS_CORETYPE"
+            return selection
+        }
+        if environment["DAKIT_BLAS_CORE"]?.lowercased() == "keep" {
+            selection.reason = "DAKIT_BLAS_CORE=keep"
+            return selection
+        }
+        typealias Call = @convention(c) () -> Void
+        let library = UnsafeMutableRawPointer(bitPattern: 0)
+        guard
+            let core = preferredCore(
+                loaded: loaded, flags: cpuFlags, hasCooperlake: dlsym(library, "gotoblas_COOPERLAKE") != nil),
+            let quit = dlsym(library, "gotoblas_dynamic_quit"), let initialise = dlsym(library, "gotoblas_dynamic_init")
+        else { return selection }
+        // OpenBLAS's dispatch reads OPENBLAS_CORETYPE; quit clears the table pointer so that init
+        // chooses again (init falls back to its CPU-model choice if the name is unknown).
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        unsafeBitCast(quit, to: Call.self)()
+        unsafeBitCast(initialise, to: Call.self)()
+        selection.active = currentName()
+        selection.reason = "dakit"
+        return selection
+    }
 }
 
 /// Direct access to BLAS, for benchmarks and kernels that manage their own buffers.

@@ -131,6 +131,8 @@ final class KernelPool: @unchecked Sendable {
         pthread_mutex_init(&dispatch, nil)
         pthread_cond_init(&wake, nil)
         pthread_cond_init(&finished, nil)
+        // OpenBLAS's kernels are settled before any of its calls (see BLASCore).
+        BLASCore.ensureSelected()
         // One thread for OpenBLAS: the products are split by TensorCore (see ParallelKernels).
         openblas_set_num_threads(1)
         KernelPool.stopOpenBLASWorkers()

@@ -303,15 +303,20 @@ extension Variable {
 // MARK: - Convolution and pooling
 
 extension Variable {
-    /// 2-D convolution of an N×C×H×W input with an O×C×KH×KW weight (im2col + sgemm).
-    public static func conv2d(_ input: Variable, weight: Variable, stride: Int = 1, padding: Int = 0) -> Variable {
-        let (y, columns) = Tensor.conv2d(input.value, weight: weight.value, stride: stride, padding: padding)
+    /// 2-D convolution of an N×C×H×W input with an O×C×KH×KW weight (im2col + sgemm, image by
+    /// image; see `Tensor.conv2d`), plus a bias of O values per output channel when given.
+    public static func conv2d(
+        _ input: Variable, weight: Variable, bias: Variable? = nil, stride: Int = 1, padding: Int = 0
+    ) -> Variable {
+        let (y, saved) = Tensor.conv2d(input.value, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
         let inputShape = input.shape
-        return Variable(value: y, operation: "conv2d", inputs: [input, weight]) { g in
-            let (dx, dw) = Tensor.conv2dBackward(
-                outputGradient: g, input: inputShape, weight: weight.value, columns: columns,
+        return Variable(value: y, operation: "conv2d", inputs: [input, weight] + (bias.map { [$0] } ?? [])) { g in
+            let (dx, dw, db) = Tensor.conv2dBackward(
+                outputGradient: g, input: inputShape, weight: weight.value, saved: saved,
                 stride: stride, padding: padding, computeInputGradient: input.requiresGradient)
-            return [dx, weight.requiresGradient ? dw : nil]
+            let gradients = [dx, weight.requiresGradient ? dw : nil]
+            guard let bias else { return gradients }
+            return gradients + [bias.requiresGradient ? db.reshaped(bias.shape) : nil]
         }
     }
 

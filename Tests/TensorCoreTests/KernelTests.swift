@@ -136,14 +136,33 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testConv2dWithBiasEqualsConvolutionPlusBroadcastBias() {
+        // 19 images: blocks of `convolutionBlockImages` and a partial last block.
+        let x = normal([19, 2, 9, 8]), w = normal([4, 2, 3, 3]), b = normal([4])
+        let (y, saved) = Tensor.conv2d(x, weight: w, bias: b, stride: 1, padding: 1)
+        assertClose(y, naiveConv(x, w, stride: 1, padding: 1) + b.reshaped([1, 4, 1, 1]), "with bias")
+        let g = normal(y.shape)
+        let (dx, dw, db) = Tensor.conv2dBackward(
+            outputGradient: g, input: x.shape, weight: w, saved: saved, stride: 1, padding: 1)
+        // Against the adjoint identities and the plain sums.
+        let inner = (naiveConv(x, w, stride: 1, padding: 1) * g).sum()
+        XCTAssertEqual((dx! * x).sum(), inner, accuracy: 1e-3 * max(1, abs(inner)))
+        XCTAssertEqual((dw * w).sum(), inner, accuracy: 1e-3 * max(1, abs(inner)))
+        assertClose(db, g.sum(axes: [0, 2, 3]), "bias gradient")
+        let (skipped, dwAgain, _) = Tensor.conv2dBackward(
+            outputGradient: g, input: x.shape, weight: w, saved: saved, stride: 1, padding: 1, computeInputGradient: false)
+        XCTAssertNil(skipped)
+        XCTAssertEqual(dwAgain.scalars, dw.scalars)
+    }
+
     func testConv2dBackwardIsTheAdjointOfTheForward() {
         // ⟨conv(x, w), g⟩ is bilinear: its gradients are ⟨dx, x⟩ = ⟨dw, w⟩ = ⟨y, g⟩.
         let x = normal([2, 3, 8, 7]), w = normal([4, 3, 3, 3])
-        let (y, cols) = Tensor.conv2d(x, weight: w, stride: 2, padding: 1)
+        let (y, saved) = Tensor.conv2d(x, weight: w, stride: 2, padding: 1)
         let g = normal(y.shape)
-        let (dx, dw) = Tensor.conv2dBackward(outputGradient: g, input: x.shape, weight: w, columns: cols, stride: 2, padding: 1)
+        let (dx, dw, _) = Tensor.conv2dBackward(outputGradient: g, input: x.shape, weight: w, saved: saved, stride: 2, padding: 1)
         let inner = (y * g).sum()
-        XCTAssertEqual((dx * x).sum(), inner, accuracy: 1e-3 * max(1, abs(inner)))
+        XCTAssertEqual((dx! * x).sum(), inner, accuracy: 1e-3 * max(1, abs(inner)))
         XCTAssertEqual((dw * w).sum(), inner, accuracy: 1e-3 * max(1, abs(inner)))
     }
 

@@ -112,12 +112,28 @@ final class ParallelKernelTests: XCTestCase {
     func testConvolutionPoolingAndTheirGradients() {
         let x = Tensor.normal([41, 3, 33, 35], rng: &rng)
         let w = Tensor.normal([5, 3, 3, 3], rng: &rng)
+        let b = Tensor.normal([5], rng: &rng)
         let seedConv = Tensor.normal([41, 5, 17, 18], rng: &rng)
+        let lenetInput = Tensor.normal([37, 1, 28, 28], rng: &rng)
+        let lenetWeight = Tensor.normal([6, 1, 5, 5], rng: &rng)
+        let lenetBias = Tensor.normal([6], rng: &rng)
         let p = Tensor.normal([23, 7, 38, 41], rng: &rng)
         assertSameOnAnyThreadCount("convolution") {
             let input = Variable(x), weight = Variable(w)
             let y = Variable.conv2d(input, weight: weight, stride: 2, padding: 1)
             let g = gradients(of: y, withRespectTo: [input, weight], seed: seedConv)
+            return [y.value] + g
+        }
+        assertSameOnAnyThreadCount("convolution with bias") {
+            let input = Variable(x), weight = Variable(w), bias = Variable(b)
+            let y = Variable.conv2d(input, weight: weight, bias: bias, stride: 2, padding: 1)
+            let g = gradients(of: y, withRespectTo: [input, weight, bias], seed: seedConv)
+            return [y.value] + g
+        }
+        assertSameOnAnyThreadCount("LeNet's first convolution") {
+            let input = Variable(lenetInput), weight = Variable(lenetWeight), bias = Variable(lenetBias)
+            let y = Variable.conv2d(input, weight: weight, bias: bias)
+            let g = gradients(of: y, withRespectTo: [weight, bias], seed: y.value)
             return [y.value] + g
         }
         assertSameOnAnyThreadCount("pooling") {

@@ -233,6 +233,16 @@ final class PrimitiveGradientTests: XCTestCase {
         check([x, w, b]) { Variable.conv2d($0[0], weight: $0[1], padding: 1) + $0[2].reshaped([1, 3, 1, 1]) }
     }
 
+    func testConv2dWithFusedBias() {
+        // Ten images: two blocks of the weight gradient's fixed-size partial sums.
+        for (stride, padding) in [(1, 1), (2, 0)] {
+            let x = normal([10, 2, 5, 5])
+            let w = normal([3, 2, 3, 3]) * 0.5
+            let b = normal([3])
+            check([x, w, b]) { Variable.conv2d($0[0], weight: $0[1], bias: $0[2], stride: stride, padding: padding) }
+        }
+    }
+
     func testMaxPool() {
         check([distinct([2, 2, 6, 6])]) { $0[0].maxPool2d(kernel: 2) }
         check([distinct([1, 2, 7, 5])]) { $0[0].maxPool2d(kernel: 3, stride: 2) }
