@@ -41,7 +41,7 @@ struct JointObjective {
 
     init(terms: [StrategyTerm]) {
         self.terms = terms
-        usesSourceLabels = terms.allSatisfy { $0.strategy.usesSourceLabels }
+        usesSourceLabels = terms.allSatisfy { $0.strategy.usesSourceLabels && $0.strategy.usesSourceData }
     }
 
     /// L for `batch` (nil when no term has a gradient), every term checked to be finite and logged in `stats`.

@@ -175,6 +175,8 @@ var builtInEntries: [StrategyEntry] {
         DomainConfusionStrategy.entry, MMDStrategy.mmdEntry, MMDStrategy.ddcEntry, MMDStrategy.danEntry,
         SelfTrainingStrategy.entry, CORALStrategy.entry, EntropyMinimizationStrategy.entry, CDANStrategy.entry,
         MCCStrategy.entry,
+        InformationMaximizationStrategy.entry, SHOTStrategy.entry,
+        JANStrategy.entry,
     ]
 }
 

@@ -177,6 +177,11 @@ public protocol AdaptationStrategy: AnyObject {
     /// Whether the source cross-entropy stays in the objective (false for the target-only oracle
     /// and for fine-tuning on granted target labels).
     var usesSourceLabels: Bool { get }
+    /// Whether the strategy trains with source data at all (default true). False (SHOT's target
+    /// phase): the run is source-free: the trainer draws no source batch (the batch's source
+    /// outputs have no rows), adds no source cross-entropy, grants no target labels, and refuses
+    /// to combine the strategy with one that uses source data.
+    var usesSourceData: Bool { get }
     var targetLabelNeed: TargetLabelNeed { get }
     /// Learning-rate multipliers by parameter-path prefix that this strategy asks for (fine-tuning's
     /// head × 10); the recipe's own multipliers take precedence.
@@ -198,6 +203,7 @@ extension AdaptationStrategy {
     public var jointParameters: [NamedParameter] { parameters }
     public var lambdaPlacement: LambdaPlacement { .lossMultiplier }
     public var usesSourceLabels: Bool { true }
+    public var usesSourceData: Bool { true }
     public var targetLabelNeed: TargetLabelNeed { .none }
     public var learningRateMultipliers: [String: Float] { [:] }
     public func prepare(_ setup: TrainingSetup) throws {}

@@ -19,6 +19,12 @@ import TensorCore
 /// labels). For a strategy with `lambdaPlacement == .insideLoss` (DANN) the term is
 /// weight_i · loss and the strategy puts λ_i(p) inside its graph.
 ///
+/// A source-free run (a strategy with `usesSourceData == false`, SHOT's target phase) draws only
+/// the target stream (same seeded order as in a joint run), forwards the target rows alone (the
+/// batch's source outputs have no rows) and drops CE(source); an epoch is then one pass over the
+/// target pool. Such a run grants no target labels and refuses strategies that use source data.
+/// Evaluation still reports source accuracy on `data.sourceEvaluation` (a measurement, not training).
+///
 /// Strategies see source labels, target inputs and the granted labels only; the evaluator
 /// (`Evaluator`, over the data's `EvaluationSet`s) is the only reader of the other target labels.
 ///
@@ -67,7 +73,7 @@ public final class Trainer {
 
     /// What one call of `run` carries from step to step.
     final class Loop {
-        var batches: TrainingBatches
+        var batches: BatchStreams
         let optimizer: any Optimizer
         let groups: [ParameterGroup]
         let objective: JointObjective
@@ -82,7 +88,7 @@ public final class Trainer {
         var cancelled = false
 
         init(
-            batches: TrainingBatches, optimizer: any Optimizer, groups: [ParameterGroup], objective: JointObjective, root: SeededGenerator,
+            batches: BatchStreams, optimizer: any Optimizer, groups: [ParameterGroup], objective: JointObjective, root: SeededGenerator,
             stepsPerEpoch: Int, totalSteps: Int, granted: Int, step: Int
         ) {
             self.batches = batches
@@ -130,6 +136,7 @@ public final class Trainer {
         try validate()
         let root = SeededGenerator(seed: configuration.seed)
         let granted = try grantedLabels(rng: root.fork("target-label-grant"))
+        let sourceFree = try checkSourceFree(granted: granted)
         let setup = TrainingSetup(model: model, source: data.source, target: data.target, granted: granted)
         for term in terms { try term.strategy.prepare(setup) }
         model.freeze(prefixes: configuration.frozenPrefixes)
@@ -142,13 +149,15 @@ public final class Trainer {
             try loadOptimizerState(saved, into: optimizer, parameters: jointNamed)
         }
         let b = configuration.batchSize
-        let stepsPerEpoch = (Swift.max(data.source.count, data.target.count) + b - 1) / b
+        let stepsPerEpoch = ((sourceFree ? data.target.count : Swift.max(data.source.count, data.target.count)) + b - 1) / b
         let totalSteps = stepsPerEpoch * configuration.epochs
         guard configuration.startStep >= 0 && configuration.startStep < totalSteps else {
             throw TrainingError.invalidConfiguration(
                 "startStep \(configuration.startStep) is outside 0..<\(totalSteps) (\(configuration.epochs) epochs of \(stepsPerEpoch) steps)")
         }
-        var batches = try TrainingBatches(data: data, granted: granted, root: root)
+        var batches = sourceFree
+            ? BatchStreams.targetOnly(BatchSampler(count: data.target.count, blockRows: data.target.blockRows, rng: root.fork("target-batches")))
+            : BatchStreams.joint(try TrainingBatches(data: data, granted: granted, root: root))
         // Replay the batch streams to where the run stopped (index draws only: cheap).
         batches.skip(steps: configuration.startStep, batchSize: b)
         return Loop(
@@ -227,7 +236,7 @@ public final class Trainer {
         let p = Float(loop.step) / Float(loop.totalSteps)
         loop.context.rng = loop.root.fork("dropout.step.\(loop.step)")
         loop.optimizer.learningRate = learningRate
-        var batch = forward(try loop.batches.next(batchSize: configuration.batchSize), progress: p, step: loop.step, context: loop.context)
+        var batch = forward(try loop.batches.next(batchSize: configuration.batchSize, data: data), progress: p, step: loop.step, context: loop.context)
         try innerSteps.run(
             terms, batch: &batch, progress: p, context: loop.context, learningRate: learningRate, configuration: configuration, stats: &stats)
         guard let total = try loop.objective.total(&batch, progress: p, context: loop.context, stats: &stats) else { return }
@@ -236,15 +245,24 @@ public final class Trainer {
         if let bad = firstNonFiniteGradient(grads, groups: loop.groups, names: { state }) {
             throw NonFiniteTerm(strategy: "total", term: "gradient of \(bad)", reason: "non-finite gradient")
         }
-        if let limit = configuration.optimizer.clipNorm { clipGradientNorm(&grads, groups: loop.groups, limit: limit) }
+        // The pre-clip norm of every step, averaged per epoch like the losses, and the share of steps
+        // the clip scaled: a norm that climbs epoch after epoch is the warning before a blow-up.
+        if let limit = configuration.optimizer.clipNorm {
+            let norm = clipGradientNorm(&grads, groups: loop.groups, limit: limit)
+            stats.add(diagnostics: ["norm": norm, "clipped": norm > Double(limit) ? 1 : 0], prefix: "gradient")
+        } else {
+            stats.add(diagnostics: ["norm": gradientNorm(grads, groups: loop.groups)], prefix: "gradient")
+        }
         loop.optimizer.step(loop.groups, gradients: grads)
     }
 
-    /// One forward pass over the source, target and granted target rows, split into a strategy's batch.
+    /// One forward pass over the source (none in a source-free run), target and granted target rows,
+    /// split into a strategy's batch.
     private func forward(
-        _ drawn: (source: SourceBatch, target: TargetBatch, granted: GrantedTargetBatch?), progress p: Float, step: Int, context: ForwardContext
+        _ drawn: DrawnBatches, progress p: Float, step: Int, context: ForwardContext
     ) -> StrategyBatch {
-        var parts = [drawn.source.x, drawn.target.x]
+        var parts = [drawn.targetX]
+        if let source = drawn.source { parts.insert(source.x, at: 0) }
         if let granted = drawn.granted { parts.append(granted.x) }
         let outputs = model.forward(Variable(Tensor.concatenate(parts, axis: 0)), context: context)
         func rows(_ range: Range<Int>) -> DomainOutputs {
@@ -252,12 +270,12 @@ public final class Trainer {
                 extractor: outputs.extractor.slice(axis: 0, range), features: outputs.features.slice(axis: 0, range),
                 logits: outputs.logits.slice(axis: 0, range))
         }
-        let ns = drawn.source.rows.count, nt = drawn.target.rows.count
+        let ns = drawn.source?.rows.count ?? 0, nt = drawn.targetRows.count
         let labelled = drawn.granted.map { granted in
             LabelledTargetBatch(outputs: rows((ns + nt)..<(ns + nt + granted.rows.count)), labels: granted.y, indices: granted.rows)
         }
         return StrategyBatch(
-            source: rows(0..<ns), target: rows(ns..<(ns + nt)), sourceLabels: drawn.source.y, targetIndices: drawn.target.rows,
+            source: rows(0..<ns), target: rows(ns..<(ns + nt)), sourceLabels: drawn.source?.y ?? [], targetIndices: drawn.targetRows,
             labelledTarget: labelled, progress: p, step: step)
     }
 
@@ -275,5 +293,47 @@ struct Evaluator {
         guard let set, !set.labels.isEmpty else { return nil }
         return ClassificationReport(
             predictions: try model.predict(set.inputs, batchSize: batchSize), labels: set.labels, classCount: model.classCount)
+    }
+}
+
+/// The rows of one step: the source batch (nil in a source-free run), the target inputs and rows,
+/// the granted target batch.
+struct DrawnBatches {
+    let source: SourceBatch?
+    let targetX: Tensor
+    let targetRows: [Int]
+    let granted: GrantedTargetBatch?
+}
+
+/// The batch streams of one run: source, target and granted target rows (`TrainingBatches`), or,
+/// in a source-free run, the target stream alone (forked as `target-batches`, like the joint
+/// run's, so both draw the same target order).
+enum BatchStreams {
+    case joint(TrainingBatches)
+    case targetOnly(BatchSampler)
+
+    mutating func skip(steps: Int, batchSize: Int) {
+        switch self {
+        case .joint(var batches):
+            batches.skip(steps: steps, batchSize: batchSize)
+            self = .joint(batches)
+        case .targetOnly(var sampler):
+            for _ in 0..<steps { _ = sampler.next(batchSize) }
+            self = .targetOnly(sampler)
+        }
+    }
+
+    /// The next step's rows; no source batch (and no source row read) in a source-free run.
+    mutating func next(batchSize: Int, data: TrainingData) throws -> DrawnBatches {
+        switch self {
+        case .joint(var batches):
+            let drawn = try batches.next(batchSize: batchSize)
+            self = .joint(batches)
+            return DrawnBatches(source: drawn.source, targetX: drawn.target.x, targetRows: drawn.target.rows, granted: drawn.granted)
+        case .targetOnly(var sampler):
+            let rows = sampler.next(batchSize)
+            self = .targetOnly(sampler)
+            return DrawnBatches(source: nil, targetX: try data.target.inputs(rows: rows), targetRows: rows, granted: nil)
+        }
     }
 }

@@ -25,6 +25,21 @@ extension Trainer {
         }
     }
 
+    /// Whether the run is source-free (a strategy with `usesSourceData == false`); then every
+    /// strategy must be source-free and no target label may be granted.
+    func checkSourceFree(granted: GrantedLabels) throws -> Bool {
+        guard let free = terms.first(where: { !$0.strategy.usesSourceData }) else { return false }
+        if let other = terms.first(where: { $0.strategy.usesSourceData }) {
+            throw TrainingError.invalidConfiguration(
+                "strategy \(free.label) trains without source data; \(other.label) uses source data and cannot be combined with it")
+        }
+        guard granted.isEmpty else {
+            throw TrainingError.invalidConfiguration(
+                "strategy \(free.label) adapts without labels; the recipe grants \(granted.rows.count) target labels (set target labels to none)")
+        }
+        return true
+    }
+
     /// The target labels training may use: all of them when a strategy is the oracle, else the
     /// recipe's grant (`TargetLabelGrant.rows`), checked against what the strategies need.
     func grantedLabels(rng: SeededGenerator) throws -> GrantedLabels {

@@ -124,12 +124,17 @@ public struct Recipe: Sendable {
     public var description: String
     public var data: DataRecipe
     public var model: ModelRecipe
+    /// The strategies, optimizer, schedule, epochs and batch size of the last phase (of the recipe
+    /// itself when it has no `phases`): the phase the run's report describes.
     public var strategies: [StrategyRecipe]
     public var optimizer: OptimizerConfiguration
     public var schedule: LearningRateSchedule
     public var epochs: Int
     public var batchSize: Int
     public var seeds: [UInt64]
+    /// `phases:` trained one after the other, each from the weights the one before ended with; the
+    /// last one's keys are also the fields above. Empty: the recipe is one phase.
+    public var phases: [PhaseRecipe] = []
     public var evaluation: EvaluationRecipe
     public var selection: SelectionRecipe
     /// Output folder (relative paths are relative to the working directory).
@@ -142,7 +147,7 @@ public struct Recipe: Sendable {
     /// Line of every dotted key path (`optimizer.lr`, `strategies.0.name`), for errors raised later.
     public var locations: [String: Int]
 
-    /// `strategies` joined by `+` (`mmd+selfTraining`); `sourceOnly` when empty.
+    /// `strategies` (of the last phase) joined by `+` (`mmd+selfTraining`); `sourceOnly` when empty.
     public var strategyLabel: String {
         strategies.isEmpty ? "sourceOnly" : strategies.map(\.name).joined(separator: "+")
     }
@@ -164,7 +169,7 @@ public struct Recipe: Sendable {
         let root = try Section(tree, path: "top level")
         try root.checkKeys([
             "name", "task", "description", "data", "model", "pretrained", "strategies", "optimizer", "schedule", "epochs",
-            "batch_size", "seeds", "seed", "evaluation", "selection", "output",
+            "batch_size", "seeds", "seed", "evaluation", "selection", "output", "phases",
         ])
         self.file = file
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
@@ -184,6 +189,15 @@ public struct Recipe: Sendable {
         epochs = try root.int("epochs", 1...RecipeLimits.maxEpochs) ?? 10
         batchSize = try root.int("batch_size", 2...RecipeLimits.maxBatchSize) ?? 32
         seeds = try Recipe.seeds(root)
+        phases = try Recipe.phases(
+            root, defaults: PhaseRecipe(
+                name: "main", strategies: strategies, optimizer: optimizer, schedule: schedule, epochs: epochs, batchSize: batchSize,
+                location: root.location),
+            registry: registry)
+        for phase in phases { try Recipe.checkStrategyModules(phase.strategies, registry: registry, model: modelSize) }
+        if let last = phases.last {
+            (strategies, optimizer, schedule, epochs, batchSize) = (last.strategies, last.optimizer, last.schedule, last.epochs, last.batchSize)
+        }
         evaluation = try Recipe.evaluation(root.section("evaluation"), epochs: epochs)
         selection = try Recipe.selection(root.section("selection"))
         output = try root.nonBlankString("output") ?? "runs/\(name)"

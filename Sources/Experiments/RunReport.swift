@@ -180,6 +180,11 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var checkpointSelection: CheckpointSelection?
     /// Threads the run's products and kernels used (`dakit run --threads`; nil in older reports).
     public var threads: Int?
+    /// OpenBLAS's kernels the run's products used (`blasCoreName()`; nil in older reports): kernels
+    /// round differently, so two runs agree to the last digit only on the same kernels.
+    public var blasCore: String? = blasCoreName()
+    /// Every phase's final numbers, for a recipe with `phases` (nil otherwise); the last is this report's.
+    public var phases: [PhaseResult]? = nil
 
     public init(
         dakitVersion: String, recipe: String, recipeName: String, recipeHash: String, task: String, strategy: String, seed: UInt64,

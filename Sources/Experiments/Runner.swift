@@ -14,6 +14,8 @@ public struct PreparedRun {
     /// The recipe's `data.standardize` transform as fitted on this run's training pools (nil for
     /// `none`); `data` is already transformed, and the checkpoint stores it for inference.
     public var standardization: InputStandardization? = nil
+    /// The results of the phases trained before this one (a recipe with `phases`); empty otherwise.
+    public var earlierPhases: [PhaseResult] = []
 }
 
 /// What the runner reports while it works (the CLI turns these into progress lines).
@@ -90,7 +92,9 @@ public struct Runner {
     }
 
     /// Dataset (standardised as `data.standardize` says, fitted on the training pools), model (with
-    /// pretrained weights), strategy terms and trainer configuration.
+    /// pretrained weights), strategy terms and trainer configuration. With `phases`, these are the
+    /// last phase's; every phase's strategies are built and checked here, but the earlier phases
+    /// are trained by `run` (`trainEarlierPhases`), so preparing stays cheap.
     public func prepare(seed: UInt64) throws -> PreparedRun {
         let (data, standardization) = try trainingData(seed: seed).standardized(recipe.data.standardize)
         let root = SeededGenerator(seed: seed)
@@ -108,23 +112,15 @@ public struct Runner {
                 throw RecipeError(recipe.locationOf("pretrained.weights"), "cannot load pretrained weights: \(error)")
             }
         }
-        var terms: [StrategyTerm] = []
-        for (i, spec) in recipe.strategies.enumerated() {
-            do {
-                let context = StrategyContext(model: model, rng: root.fork("strategy.\(i).\(spec.name)"))
-                terms.append(
-                    try registry.makeTerm(
-                        spec.name, options: StrategyOptions(spec.options, owner: spec.name), weight: spec.weight, schedule: spec.schedule,
-                        context: context))
-            } catch let error as StrategyError {
-                throw RecipeError(spec.location, "\(error)")
-            }
+        // The last phase's terms are built (and so checked) before any earlier phase trains.
+        for (index, phase) in recipe.phases.dropLast().enumerated() {
+            try checkSourceFree(try terms(phase.strategies, model: model, root: root), strategies: phase.strategies, phase: index)
         }
-        let configuration = TrainerConfiguration(
-            epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, learningRateSchedule: recipe.schedule,
-            learningRateMultipliers: recipe.model.learningRateMultipliers, frozenPrefixes: recipe.model.frozen, seed: seed,
-            evaluationInterval: recipe.evaluation.every,
-            targetLabels: recipe.data.targetLabelsPerClass > 0 ? .perClass(recipe.data.targetLabelsPerClass) : .none)
+        let terms = try terms(recipe.strategies, model: model, root: root)
+        try checkSourceFree(terms, strategies: recipe.strategies, phase: Swift.max(0, recipe.phases.count - 1))
+        let configuration = trainerConfiguration(
+            epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, schedule: recipe.schedule, seed: seed,
+            evaluationInterval: recipe.evaluation.every)
         return PreparedRun(data: data, model: model, terms: terms, configuration: configuration, standardization: standardization)
     }
 
@@ -164,6 +160,9 @@ public struct Runner {
         var prepared = try prepare(seed: seed)
         let lock = try OutputLock.acquire(output)
         defer { lock.release() }
+        // A phased recipe: the phases before the last train first (again on --resume, whose
+        // checkpoint then replaces their weights: their numbers are the report's).
+        prepared.earlierPhases = try trainEarlierPhases(model: prepared.model, data: prepared.data, seed: seed, events: events)
         let checkpointURL = output.appendingPathComponent("checkpoint.h5")
         var picker = CheckpointPicker(rule: recipe.selection.checkpoint)
         let (earlier, stepOffset, trained) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, picker: &picker, events: events)
@@ -230,7 +229,7 @@ public struct Runner {
         let baseline = failure == nil ? try sourceOnlyBaseline(seed: seed, shouldStop: shouldStop, events: events) : nil
 
         let status = failure != nil ? "failed" : (result?.cancelled == true ? "cancelled" : "completed")
-        let runReport = RunReport(
+        var runReport = RunReport(
             dakitVersion: DAKitVersion.string, recipe: recipe.file, recipeName: recipe.name, recipeHash: recipe.hash, task: recipe.task,
             strategy: recipe.strategyLabel, seed: seed, overrides: overrides, status: status, error: failure.map { "\($0)" },
             sourceAccuracy: sourceReport.accuracy, targetAccuracy: targetReport?.accuracy, sourceMacroF1: sourceReport.macroF1,
@@ -247,6 +246,8 @@ public struct Runner {
                 grantedTargetLabels: result?.grantedTargetLabels ?? 0),
             wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved,
             checkpointScores: picker.scores, checkpointSelection: picker.selection)
+        runReport.phases = phaseResults(
+            earlier: prepared.earlierPhases, steps: runReport.steps, source: sourceReport, target: targetReport, trainSeconds: runReport.trainSeconds)
         try plots.write(report: runReport, after: model, into: output)
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))
@@ -275,7 +276,8 @@ public struct Runner {
             configuration.initialOptimizerState = saved.optimizerState
         }
         prepared = PreparedRun(
-            data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration, standardization: prepared.standardization)
+            data: prepared.data, model: prepared.model, terms: prepared.terms, configuration: configuration, standardization: prepared.standardization,
+            earlierPhases: prepared.earlierPhases)
         picker.restore(scores: saved.checkpointScores, bestStep: saved.selectedStep, tensors: saved.selected, model: prepared.model)
         if saved.finished {
             events(.phase("the run finished training (step \(saved.steps)) but stopped before its reports; writing them"))
@@ -363,6 +365,10 @@ public struct Runner {
                 .compactMap { name, v in v.map { ", \(name) \(String(format: "%.4f", $0))" } }.joined()
             + (r.selection.reverseValidation.map { ", reverse validation \(pct($0))" } ?? ""))
         if let c = r.checkpointSelection { lines.append("  " + Runner.checkpointLine(c)) }
+        if let phases = r.phases {
+            lines.append("  phases: " + phases.map { "\($0.name) (\($0.strategy), \($0.epochs) epochs) target \(pct($0.targetAccuracy)), source \(pct($0.sourceAccuracy))" }
+                .joined(separator: " → "))
+        }
         lines.append(String(format: "  %d epochs, %d steps, %.1f s (training %.1f s)", r.epochs.count, r.steps, r.wallSeconds, r.trainSeconds))
         if let error = r.error { lines.append("  error: \(error)") }
         return lines.joined(separator: "\n") + "\n"

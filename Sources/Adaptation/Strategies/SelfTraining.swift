@@ -16,23 +16,44 @@ public func thresholdPseudoLabels(probabilities: Tensor, threshold: Float) -> [I
     return kept
 }
 
-/// Class-balanced pseudo-labels (Zou et al., ECCV 2018, CBST): for every predicted class c, the
-/// ⌈fraction · n_c⌉ most confident of the n_c rows predicted as c (ties: lower row first), so that
-/// no class swallows the pool. Returns `[row: label]`.
-public func classBalancedPseudoLabels(probabilities: Tensor, fraction: Float) -> [Int: Int] {
-    precondition(probabilities.rank == 2, "classBalancedPseudoLabels: expects N×K probabilities, got \(probabilities.shape)")
-    precondition(fraction >= 0 && fraction <= 1, "classBalancedPseudoLabels: fraction \(fraction) outside [0, 1]")
+/// CBST's per-class confidence thresholds k_c (Zou, Yu, Kumar & Wang, ECCV 2018, "Unsupervised Domain
+/// Adaptation for Semantic Segmentation via Class-Balanced Self-Training", §3.3 and Algorithm 1):
+/// among the n_c rows whose arg-max is c, sorted by p_c in descending order, the p_c of the
+/// ⌈fraction · n_c⌉-th, so that p_c ≥ k_c holds for the top `fraction` of them (a per-class quota).
+/// +∞ for a class that no row predicts, or whose quota is 0. The authors' code rounds the quota down;
+/// we round up so that a class predicted for a few rows still gets one — the rare classes are the ones
+/// CBST exists to protect.
+public func classBalancedThresholds(probabilities: Tensor, fraction: Float) -> [Float] {
+    precondition(probabilities.rank == 2, "classBalancedThresholds: expects N×K probabilities, got \(probabilities.shape)")
+    precondition(fraction >= 0 && fraction <= 1, "classBalancedThresholds: fraction \(fraction) outside [0, 1]")
     let k = probabilities.shape[1]
-    let predictions = probabilities.argmax(axis: 1)
+    var confidences = [[Float]](repeating: [], count: k)
+    for (i, c) in probabilities.argmax(axis: 1).enumerated() { confidences[c].append(probabilities.scalars[i * k + c]) }
+    return confidences.map { values in
+        let quota = Int((Float(values.count) * fraction).rounded(.up))
+        guard quota > 0 else { return .infinity }
+        return values.sorted(by: >)[quota - 1]
+    }
+}
+
+/// Class-balanced pseudo-labels (CBST, eq. 9 solved as in the paper): each row's label is
+/// argmax_c p_c / k_c over the thresholds of `classBalancedThresholds` (ties: the lower class), kept
+/// when that normalised score is ≥ 1. Every row in its predicted class's quota is kept; a row may take
+/// a class other than its arg-max when that class's threshold is much lower (a rarely confident class
+/// gains rows). So no class swallows the pool, however confident the network is about it.
+/// Returns `[row: label]`.
+public func classBalancedPseudoLabels(probabilities: Tensor, fraction: Float) -> [Int: Int] {
+    let thresholds = classBalancedThresholds(probabilities: probabilities, fraction: fraction)
+    let k = probabilities.shape[1]
     var kept: [Int: Int] = [:]
-    for c in 0..<k {
-        let rows = predictions.indices.filter { predictions[$0] == c }
-        let ranked = rows.sorted {
-            let (a, b) = (probabilities.scalars[$0 * k + c], probabilities.scalars[$1 * k + c])
-            return a > b || (a == b && $0 < $1)
+    for i in 0..<probabilities.shape[0] {
+        var best = 0
+        var bestScore: Float = -1
+        for c in 0..<k {
+            let score = probabilities.scalars[i * k + c] / thresholds[c]
+            if score > bestScore { (best, bestScore) = (c, score) }
         }
-        let count = Int((Float(rows.count) * fraction).rounded(.up))
-        for row in ranked.prefix(count) { kept[row] = c }
+        if bestScore >= 1 { kept[i] = best }
     }
     return kept
 }
@@ -56,9 +77,10 @@ public func pseudoLabelLoss(targetLogits: Variable, pseudoLabels: [Int?]) -> Var
 /// training only); the rest is split into `rounds` equal rounds (default 10). At the first epoch
 /// boundary of each round the whole target pool is predicted (inference mode) and relabelled:
 /// - `selection: threshold` (default): keep rows with max softmax ≥ `threshold` (0.9);
-/// - `selection: classBalanced`: keep the top fraction per predicted class, the fraction growing
-///   per round r = 0, 1, …: min(`maxFraction`, `initialFraction` + r · `fractionStep`)
-///   (defaults 0.2, 0.2, 0.8).
+/// - `selection: classBalanced` (CBST): per class c a threshold k_c that keeps the top fraction of the
+///   rows predicted as c, label argmax_c p_c/k_c where that is ≥ 1 (`classBalancedPseudoLabels`); the
+///   fraction grows per round r = 0, 1, …: min(`maxFraction`, `initialFraction` + r · `fractionStep`),
+///   defaults 0.2, 0.05, 0.5 (the paper's 20 %, +5 % per round, at most 50 %).
 /// Equation as implemented, between boundaries: term = weight · λ · (1/n_t) Σ_{i kept} CE(z_i, ŷ_i)
 /// (`pseudoLabelLoss`) on each target batch. Weight 1, λ constant by default.
 /// Diagnostics at each relabelling: `round`, `kept`, `keptFraction`; the strategy hands its
@@ -90,8 +112,8 @@ public final class SelfTrainingStrategy: AdaptationStrategy {
         StrategyOptionSpec("threshold", default: .number(0.9), "minimum max-softmax to keep a row (threshold selection)",
             domain: .number(.closed(0, 1))),
         StrategyOptionSpec("initialFraction", default: .number(0.2), "class-balanced: fraction kept per class in round 1", domain: .number(.closed(0, 1))),
-        StrategyOptionSpec("fractionStep", default: .number(0.2), "class-balanced: fraction added per round", domain: .number(.closed(0, 1))),
-        StrategyOptionSpec("maxFraction", default: .number(0.8), "class-balanced: largest fraction", domain: .number(.closed(0, 1))),
+        StrategyOptionSpec("fractionStep", default: .number(0.05), "class-balanced: fraction added per round", domain: .number(.closed(0, 1))),
+        StrategyOptionSpec("maxFraction", default: .number(0.5), "class-balanced: largest fraction", domain: .number(.closed(0, 1))),
     ]
     @usableFromInline static func number(_ key: String) -> Float { Float(optionSpecs.defaultNumber(key)) }
 
