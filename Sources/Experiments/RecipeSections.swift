@@ -130,7 +130,20 @@ extension Recipe {
             kind: kind, learningRate: Float(lr), momentum: Float(momentum), nesterov: nesterov,
             weightDecay: try section?.float("weight_decay", .closed(0, RecipeLimits.maxFactor)) ?? (kind == .adamw ? 0.01 : 0),
             beta1: try section?.float("beta1", .halfOpen(0, 1)) ?? 0.9, beta2: try section?.float("beta2", .halfOpen(0, 1)) ?? 0.999,
-            clipNorm: try section?.float("clip_norm", .aboveUpTo(0, RecipeLimits.maxFactor)))
+            clipNorm: try clipNorm(section))
+    }
+
+    /// `optimizer.clip_norm`: absent → `OptimizerConfiguration.recipeClipNorm` (issue 9: the shipped
+    /// settings stopped on a non-finite loss without it), a positive number, or `none` (no clipping).
+    static func clipNorm(_ section: Section?) throws -> Float? {
+        guard let section, section.has("clip_norm") else { return OptimizerConfiguration.recipeClipNorm }
+        if case .scalar(let text, let kind, _)? = section.value("clip_norm"), kind == .string || kind == .bool {
+            guard kind == .string, text == "none" else {
+                throw RecipeError(section.location(of: "clip_norm"), "optimizer.clip_norm must be a positive number or 'none', got '\(text)'")
+            }
+            return nil
+        }
+        return try section.float("clip_norm", .aboveUpTo(0, RecipeLimits.maxFactor))
     }
 
     /// `seed: N` or `seeds: [distinct N, …]` (default: seed 0).

@@ -60,27 +60,36 @@ final class GradientClipTests: XCTestCase {
     }
 
     /// The reported blow-up (issue 9): DANN on flat 8×8 digits with an MLP 64-128-64-10, SGD 0.05,
-    /// momentum 0.9, the DANN schedules, batch 32, 20 epochs (`dakit run` with seed 2 builds the same
-    /// model and discriminator): the reversed gradient grows the features until they overflow (it
-    /// stops at step 74 without clipping). With clip_norm 10 it trains through.
+    /// momentum 0.9, the DANN schedules, batch 32, 20 epochs (`dakit run` with the same seed builds the
+    /// same model and discriminator): the reversed gradient grows the features until they overflow.
+    /// Which seeds stop depends on OpenBLAS's kernels (they round differently); on this project's VM
+    /// seeds 0, 1, 3 and 6 stop without clipping under the AVX-512 kernels and seed 2 under the generic
+    /// ones, so the test asks that at least one of these seeds stops unclipped and that every one trains
+    /// through with clip_norm 10 and with the recipe default.
     func testDANNDigitsNoLongerStopsWithClipping() throws {
-        let data = try DigitsGenerator.make(shift: .rotation, amount: 30, base: nil, seed: 2)
-        func run(clip: Float?) throws -> Result<TrainingResult, Error> {
-            let root = SeededGenerator(seed: 2)
+        func run(seed: UInt64, clip: Float?) throws -> Result<TrainingResult, Error> {
+            let data = try DigitsGenerator.make(shift: .rotation, amount: 30, base: nil, seed: seed)
+            let root = SeededGenerator(seed: seed)
             var rng = root.fork("model")
             let model = try AdaptationModel.make(inputShape: [1, 8, 8], classCount: 10, spec: ModelSpec(extractor: .mlp(hidden: [128, 64])), rng: &rng)
             let dann = try StrategyRegistry.builtIn.makeTerm("dann", context: StrategyContext(model: model, rng: root.fork("strategy.0.dann")))
             let configuration = TrainerConfiguration(
                 epochs: 20, batchSize: 32, optimizer: OptimizerConfiguration(learningRate: 0.05, momentum: 0.9, clipNorm: clip),
-                learningRateSchedule: .dann, seed: 2, evaluationInterval: 20)
+                learningRateSchedule: .dann, seed: seed, evaluationInterval: 20)
             return Result { try Trainer(model: model, dataset: data, configuration: configuration, strategies: [dann]).run() }
         }
-        let clipped = try run(clip: 10).get()
-        XCTAssertEqual(clipped.epochs.count, 20)
-        XCTAssertGreaterThan(try XCTUnwrap(clipped.finalTarget).accuracy, 0.3, "it learns (chance is 0.1)")
-        guard case .failure(let error) = try run(clip: nil), case TrainingError.nonFinite(let step, _, _) = error else {
-            return XCTFail("without clipping this configuration stopped on a non-finite value; the test no longer reproduces the bug")
+        var stops: [UInt64] = []
+        for seed: UInt64 in [0, 1, 2, 3, 6] {
+            for limit in [10, OptimizerConfiguration.recipeClipNorm] {
+                let clipped = try run(seed: seed, clip: limit).get()
+                XCTAssertEqual(clipped.epochs.count, 20, "seed \(seed), clip_norm \(limit)")
+                XCTAssertGreaterThan(try XCTUnwrap(clipped.finalTarget).accuracy, 0.2, "seed \(seed), clip_norm \(limit): it learns (chance is 0.1)")
+            }
+            if case .failure(let error) = try run(seed: seed, clip: nil) {
+                guard case TrainingError.nonFinite = error else { return XCTFail("seed \(seed): unexpected \(error)") }
+                stops.append(seed)
+            }
         }
-        XCTAssertLessThan(step, 200)
+        XCTAssertFalse(stops.isEmpty, "without clipping some of these seeds stopped on a non-finite value; the test no longer reproduces the bug")
     }
 }

@@ -28,6 +28,25 @@ final class StrategyRegistryTests: XCTestCase {
         XCTAssertEqual(dan.estimator, .linear)
     }
 
+    /// `bandwidthRule: long2015`: the DAN paper's 33 bandwidths, 2^−8 … 2^8 by factors of 2^½,
+    /// around the median heuristic; `multipliers` (now up to 64 values) stays for the other rules.
+    func testDANPaperKernelFamily() throws {
+        let family = BandwidthRule.long2015Multipliers
+        XCTAssertEqual(family.count, 33)
+        XCTAssertEqual(family.first, 1.0 / 256)
+        XCTAssertEqual(family[16], 1)
+        XCTAssertEqual(family.last, 256)
+        for (a, b) in zip(family, family.dropFirst()) { XCTAssertEqual(b / a, Float(2).squareRoot(), accuracy: 1e-5) }
+        let registry = StrategyRegistry.builtIn
+        let context = StrategyContext(featureSize: 15, classCount: 2, rng: SeededGenerator(seed: 0))
+        let dan = try registry.make("dan", options: StrategyOptions(["bandwidthRule": .string("long2015")]), context: context) as! MMDStrategy
+        XCTAssertEqual(dan.kernel, .gaussian(.median(multipliers: family)))
+        let many = (1...40).map { OptionValue.number(Double($0)) }
+        let mmd = try registry.make("mmd", options: StrategyOptions(["bandwidthRule": .string("median"), "multipliers": .list(many)]), context: context)
+        XCTAssertEqual((mmd as! MMDStrategy).kernel, .gaussian(.median(multipliers: (1...40).map(Float.init))))
+        XCTAssertThrowsError(try registry.make("dan", options: StrategyOptions(["bandwidthRule": .string("long2016")]), context: context))
+    }
+
     func testErrorsNameTheProblemAndSuggest() {
         let registry = StrategyRegistry.builtIn
         XCTAssertThrowsError(try registry.make("dannn", options: StrategyOptions(), context: context)) { error in

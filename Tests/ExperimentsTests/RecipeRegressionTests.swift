@@ -180,7 +180,7 @@ final class RecipeRegressionTests: XCTestCase {
             ("  - name: selfTraining\n    options:\n      rounds: 0", "option 'rounds' must be an integer in [1, 10000]"),
             ("  - name: selfTraining\n    options:\n      warmup: 1", "option 'warmup' must be a number in [0, 1)"),
             ("  - name: mmd\n    options:\n      sigma: 0", "option 'sigma' must be a number in (0, 1000000]"),
-            ("  - name: mmd\n    options:\n      multipliers: []", "option 'multipliers' must be a list of 1 to 32 numbers"),
+            ("  - name: mmd\n    options:\n      multipliers: []", "option 'multipliers' must be a list of 1 to 64 numbers"),
             ("  - name: dan\n    options:\n      layers: []", "option 'layers' must be a list of 1 to 3 of extractor, features, logits"),
             ("  - name: dann\n    options:\n      discriminatorHidden: [0]", "option 'discriminatorHidden' must be a list of 0 to 16 layer widths"),
             ("  - name: domainConfusion\n    options:\n      discriminatorDropout: 1", "option 'discriminatorDropout' must be a number in [0, 1)"),

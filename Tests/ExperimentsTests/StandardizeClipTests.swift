@@ -134,17 +134,19 @@ final class StandardizeClipTests: XCTestCase {
         return try dakit(["run", "\(name).yaml", "--seed", "2", "--out", name])
     }
 
-    /// The reported CORAL stop (step 5 at lr 0.05 on the unstandardised blobs) and the two fixes.
+    /// The reported CORAL stop (step 5 at lr 0.05 on the unstandardised blobs, with clipping turned
+    /// off) and the fixes, the recipe default (`clip_norm` 5 when the recipe names none) among them.
     func testCORALBlowUpGoneWithStandardizationOrClipping() throws {
         try makeBlobs()
-        let raw = try run(Self.coralRecipe(), "raw")
+        let raw = try run(Self.coralRecipe(clipNorm: "none"), "raw")
         XCTAssertNotEqual(raw.status, 0, "unstandardised and unclipped, this run is expected to stop; the test no longer reproduces the bug")
         XCTAssertTrue(raw.stderr.contains("term 'coral' of 'coral' is not finite"), raw.stderr)
 
         for (name, recipe) in [
-            ("source", Self.coralRecipe(data: "file: blobs.h5\n  standardize: source")),
-            ("perdomain", Self.coralRecipe(data: "file: blobs.h5\n  standardize: per_domain")),
+            ("source", Self.coralRecipe(data: "file: blobs.h5\n  standardize: source", clipNorm: "none")),
+            ("perdomain", Self.coralRecipe(data: "file: blobs.h5\n  standardize: per_domain", clipNorm: "none")),
             ("clip", Self.coralRecipe(clipNorm: "10")),
+            ("default", Self.coralRecipe()),
         ] {
             let result = try run(recipe, name)
             XCTAssertEqual(result.status, 0, "\(name): \(result.stderr)")
@@ -195,5 +197,8 @@ final class StandardizeClipTests: XCTestCase {
         let zero = try run(Self.coralRecipe(clipNorm: "0"), "zero")
         XCTAssertEqual(zero.status, 2, zero.stderr)
         XCTAssertTrue(zero.stderr.contains("clip_norm"), zero.stderr)
+        let word = try run(Self.coralRecipe(clipNorm: "off"), "word")
+        XCTAssertEqual(word.status, 2, word.stderr)
+        XCTAssertTrue(word.stderr.contains("optimizer.clip_norm must be a positive number or 'none', got 'off'"), word.stderr)
     }
 }

@@ -20,6 +20,11 @@ public enum BandwidthRule: Sendable, Equatable {
 
     /// The multipliers 2^k, k = −2…2, used by the common DAN implementations.
     public static let danMultipliers: [Float] = [0.25, 0.5, 1, 2, 4]
+
+    /// The DAN paper's family (Long et al. 2015, §4: bandwidths 2^−8 γ … 2^8 γ with a multiplicative
+    /// step of 2^½, γ the median heuristic): 2^(−8 + k/2), k = 0…32, 33 kernels. skada's DAN loss
+    /// uses the same 33 factors (on a kernel of the unsquared distance).
+    public static let long2015Multipliers: [Float] = (0...32).map { Float(pow(2, -8 + Double($0) / 2)) }
 }
 
 /// The kernel of an MMD estimate.

@@ -62,16 +62,21 @@ public final class MMDStrategy: AdaptationStrategy {
         var estimator: String
     }
 
+    static let bandwidthRules = ["fixed", "median", "mean", "long2015"]
+
     static func options(_ d: Defaults) -> [StrategyOptionSpec] {
         [
             StrategyOptionSpec("layers", default: .list(d.layers.map { .string($0) }), "representations to align: extractor, features, logits",
                 domain: .choices(FeatureLayer.allCases.map(\.rawValue), count: 1...FeatureLayer.allCases.count)),
             StrategyOptionSpec("kernel", default: .string(d.kernel), "gaussian | linear", domain: .choice(["gaussian", "linear"])),
-            StrategyOptionSpec("bandwidthRule", default: .string(d.rule), "gaussian bandwidths: fixed | median | mean", domain: .choice(["fixed", "median", "mean"])),
+            StrategyOptionSpec(
+                "bandwidthRule", default: .string(d.rule),
+                "gaussian bandwidths: fixed | median | mean (× multipliers) | long2015 (the DAN paper's 33: median × 2^(−8+k/2), k = 0…32)",
+                domain: .choice(bandwidthRules)),
             StrategyOptionSpec("sigma", default: .number(1), "σ of the fixed rule", domain: .number(.aboveUpTo(0, 1e6))),
             StrategyOptionSpec(
                 "multipliers", default: .list(BandwidthRule.danMultipliers.map { .number(Double($0)) }),
-                "σ² = base × each multiplier (median/mean rules)", domain: .numbers(.aboveUpTo(0, 1e6), count: 1...32)),
+                "σ² = base × each multiplier (median/mean rules)", domain: .numbers(.aboveUpTo(0, 1e6), count: 1...64)),
             StrategyOptionSpec("estimator", default: .string(d.estimator), "biased | unbiased | linear", domain: .choice(MMDEstimator.allCases.map(\.rawValue))),
         ]
     }
@@ -87,7 +92,7 @@ public final class MMDStrategy: AdaptationStrategy {
             return layer
         }
         let kernelName = try options.choice("kernel", default: d.kernel, allowed: ["gaussian", "linear"])
-        let rule = try options.choice("bandwidthRule", default: d.rule, allowed: ["fixed", "median", "mean"])
+        let rule = try options.choice("bandwidthRule", default: d.rule, allowed: bandwidthRules)
         let sigma = try options.float("sigma", default: 1)
         let multipliers = try options.doubles("multipliers", default: BandwidthRule.danMultipliers.map(Double.init)).map(Float.init)
         guard sigma > 0 else { throw StrategyError.invalidValue(strategy: name, key: "sigma", message: "must be positive, got \(sigma)") }
@@ -102,6 +107,7 @@ public final class MMDStrategy: AdaptationStrategy {
             switch rule {
             case "fixed": kernel = .gaussian(.fixed(sigma: sigma))
             case "median": kernel = .gaussian(.median(multipliers: multipliers))
+            case "long2015": kernel = .gaussian(.median(multipliers: BandwidthRule.long2015Multipliers))
             default: kernel = .gaussian(.mean(multipliers: multipliers))
             }
         }
