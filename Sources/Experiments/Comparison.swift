@@ -49,6 +49,9 @@ public struct StrategySummary: Sendable, Codable, Equatable {
     public var checkpointGain: Double? = nil
     /// Mean over seeds of oracle − picked target accuracy over the run's evaluated epochs (`CheckpointSelection.regret`).
     public var checkpointRegret: Double? = nil
+    /// Wall time of one fit in seconds (`RunReport.trainSeconds`: the training loop with its evaluations), over seeds;
+    /// nil in summaries written before it was recorded.
+    public var fitSeconds: MeanStd? = nil
 }
 
 /// Which strategy each rule picks on one task, and the target accuracy of that pick.
@@ -170,7 +173,8 @@ public enum Comparison {
                 selectionDev: mean(done.map(\.selection.dev)), selectionSnd: mean(done.map(\.selection.snd)),
                 selectionIm: mean(done.map(\.selection.im)), selectionIwv: mean(done.map(\.selection.iwv)),
                 selectionReverseValidation: mean(done.map(\.selection.reverseValidation)), incompleteRuns: all.count - done.count,
-                checkpointGain: mean(done.map { $0.checkpointSelection?.gain }), checkpointRegret: mean(done.map { $0.checkpointSelection?.regret }))
+                checkpointGain: mean(done.map { $0.checkpointSelection?.gain }), checkpointRegret: mean(done.map { $0.checkpointSelection?.regret }),
+                fitSeconds: MeanStd(done.map(\.trainSeconds)))
         }
         for i in rows.indices {
             let task = rows[i].task
@@ -395,7 +399,7 @@ extension ComparisonSummary {
             "target_macro_f1_std", "source_accuracy_mean", "source_accuracy_std", "gain_over_source_only", "negative_transfer_gap",
             "forgetting", "mmd_before", "mmd_after", "coral_before", "coral_after", "pad_before", "pad_after",
             "selection_source_validation", "selection_entropy", "selection_dev", "selection_snd", "selection_im", "selection_iwv",
-            "selection_reverse_validation",
+            "selection_reverse_validation", "fit_seconds_mean", "fit_seconds_std",
         ].joined(separator: ",")]
         func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
         func quoted(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
@@ -409,6 +413,7 @@ extension ComparisonSummary {
                     f(r.divergenceBefore.mmd), f(r.divergenceAfter.mmd), f(r.divergenceBefore.coral), f(r.divergenceAfter.coral),
                     f(r.divergenceBefore.pad), f(r.divergenceAfter.pad), f(r.selectionSourceValidation), f(r.selectionEntropy), f(r.selectionDev),
                     f(r.selectionSnd), f(r.selectionIm), f(r.selectionIwv), f(r.selectionReverseValidation),
+                    f(r.fitSeconds?.mean), f(r.fitSeconds?.std),
                 ].joined(separator: ","))
             }
         }

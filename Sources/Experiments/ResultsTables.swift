@@ -17,11 +17,17 @@ import Foundation
 ///   target accuracy in %, ▲/▼ where it is more than half a point above/below source-only;
 /// - `strategies FILE.csv` (a one-task `summary.csv`): one row per strategy, target accuracy
 ///   mean ± std over seeds, source accuracy, gain over source-only and NTG;
+/// - `stability FILE.csv` (a many-task `summary.csv`): one row per task, one column per strategy,
+///   target accuracy mean ± std over seeds and the number of runs that stopped;
 /// - `selection FILE.json` (a `summary.json`): per selection rule, the mean over tasks of the
 ///   seed-by-seed regret against the oracle and of the rank correlation ρ, and on how many of the
 ///   (task, seed) picks it reached the oracle's accuracy;
 /// - `transfer FILE.json`: per adapted strategy, the mean over tasks of the target accuracy of
-///   always adapting, never adapting and the DEV-guarded choice.
+///   always adapting, never adapting and the DEV-guarded choice;
+/// - `peers FOLDER` (Benchmarks/peers/results): DAKit beside skada per dataset and strategy, from
+///   the folder's `skada.csv` (one row per fit: dataset, method, seed, target_accuracy, fit_seconds)
+///   and `dakit-DATASET/summary.csv` (`dakit compare` on the same files): target accuracy mean ± std
+///   over seeds and wall time per fit of each.
 public enum ResultsTables {
     public struct Problem: Error, CustomStringConvertible {
         public let message: String
@@ -48,10 +54,12 @@ public enum ResultsTables {
     }
 
     public static func render(kind: String, file: URL) throws -> String {
+        if kind == "peers" { return try peers(folder: file) }
         guard let data = try? Data(contentsOf: file) else { throw Problem(message: "\(file.path): cannot read the table's source") }
         switch kind {
         case "accuracy": return try accuracy(csv: String(decoding: data, as: UTF8.self), file: file.path)
         case "strategies": return try strategies(csv: String(decoding: data, as: UTF8.self), file: file.path)
+        case "stability": return try stability(csv: String(decoding: data, as: UTF8.self), file: file.path)
         case "selection", "transfer":
             let summary: ComparisonSummary
             do {
@@ -60,7 +68,7 @@ public enum ResultsTables {
                 throw Problem(message: "\(file.path): not a comparison summary.json (\(error))")
             }
             return kind == "selection" ? selection(summary) : transfer(summary)
-        default: throw Problem(message: "unknown table kind '\(kind)' (known: accuracy, strategies, selection, transfer)")
+        default: throw Problem(message: "unknown table kind '\(kind)' (known: accuracy, strategies, stability, selection, transfer, peers)")
         }
     }
 
@@ -135,6 +143,73 @@ public enum ResultsTables {
         for t in s.transferOverview {
             out += "| \(t.strategy) | \(t.tasks) | \(String(format: "%.1f", t.always * 100)) | \(String(format: "%.1f", t.never * 100)) | "
                 + "\(String(format: "%.1f", t.guarded * 100)) |\n"
+        }
+        return out
+    }
+
+    /// The skada (or scikit-learn) method that `Benchmarks/peers/skada_peers.py` runs for a DAKit strategy.
+    public static let peerMethods = [
+        "sourceOnly": "SourceOnly", "targetOnly": "TargetOnly", "dann": "DANN", "dan": "DAN", "coral": "DeepCoral",
+        "selfTraining": "SelfTrainingClassifier", "cdan": "CDAN", "mcc": "MCC",
+    ]
+
+    /// DAKit beside skada: one row per dataset and DAKit strategy (then any skada method without a
+    /// DAKit strategy), target accuracy mean ± std over seeds in % and the mean wall time of one fit.
+    static func peers(folder: URL) throws -> String {
+        let skadaURL = folder.appendingPathComponent("skada.csv")
+        guard let skadaData = try? Data(contentsOf: skadaURL) else { throw Problem(message: "\(skadaURL.path): cannot read the table's source") }
+        let skadaRows = parseCSV(String(decoding: skadaData, as: UTF8.self))
+        let needed = ["dataset", "method", "seed", "target_accuracy", "fit_seconds"]
+        guard let header = skadaRows.first, needed.allSatisfy(header.contains) else {
+            throw Problem(message: "\(skadaURL.path): not a skada_peers.py CSV (needs \(needed.joined(separator: ", ")))")
+        }
+        let column = Dictionary(uniqueKeysWithValues: needed.map { ($0, header.firstIndex(of: $0)!) })
+        var datasets: [String] = [], methodsOf: [String: [String]] = [:]
+        var accuracy: [String: [Double]] = [:], seconds: [String: [Double]] = [:]
+        for (line, row) in skadaRows.enumerated().dropFirst() where !(row.count == 1 && row[0].isEmpty) {
+            guard row.count == header.count, let a = Double(row[column["target_accuracy"]!]), let t = Double(row[column["fit_seconds"]!]) else {
+                throw Problem(message: "\(skadaURL.path): line \(line + 1): expected \(header.count) fields with numeric target_accuracy and fit_seconds")
+            }
+            let (dataset, method) = (row[column["dataset"]!], row[column["method"]!])
+            if !datasets.contains(dataset) { datasets.append(dataset) }
+            if !methodsOf[dataset, default: []].contains(method) { methodsOf[dataset, default: []].append(method) }
+            accuracy[dataset + "\u{1}" + method, default: []].append(a)
+            seconds[dataset + "\u{1}" + method, default: []].append(t)
+        }
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        datasets += folders.filter { $0.hasPrefix("dakit-") }.map { String($0.dropFirst("dakit-".count)) }.sorted().filter { !datasets.contains($0) }
+
+        func pct(_ v: MeanStd?) -> String { v.map { String(format: "%.1f ± %.1f", $0.mean * 100, $0.std * 100) } ?? "—" }
+        func secs(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "—" }
+        var out = "| dataset | strategy | DAKit target acc. (%) | skada method | skada target acc. (%) | seeds (DAKit / skada) | DAKit s / fit | skada s / fit |\n"
+        out += "|---|---|---|---|---|---|---|---|\n"
+        for dataset in datasets {
+            let summaryURL = folder.appendingPathComponent("dakit-\(dataset)/summary.csv")
+            guard let summaryData = try? Data(contentsOf: summaryURL) else { throw Problem(message: "\(summaryURL.path): cannot read the table's source") }
+            let rows = parseCSV(String(decoding: summaryData, as: UTF8.self))
+            let wanted = ["strategy", "seeds", "target_accuracy_mean", "target_accuracy_std"]
+            guard let head = rows.first, wanted.allSatisfy(head.contains) else {
+                throw Problem(message: "\(summaryURL.path): not a summary.csv (needs \(wanted.joined(separator: ", ")))")
+            }
+            func cell(_ row: [String], _ name: String) -> String? { head.firstIndex(of: name).map { row[$0] } }
+            var shown: Set<String> = []
+            func line(_ strategy: String, dakit: [String]?) -> String {
+                let method = peerMethods[strategy] ?? (methodsOf[dataset, default: []].contains(strategy) ? strategy : nil)
+                let key = method.map { dataset + "\u{1}" + $0 }
+                let skadaAccuracy = key.flatMap { accuracy[$0] }
+                if let method, skadaAccuracy != nil { shown.insert(method) }
+                let dakitAccuracy = dakit.flatMap { row in
+                    Double(cell(row, "target_accuracy_mean") ?? "").map { mean in (mean, Double(cell(row, "target_accuracy_std") ?? "") ?? 0) }
+                }
+                let dakitSeeds = dakit.map { (cell($0, "seeds") ?? "").split(separator: " ").count }
+                let skadaCell = skadaAccuracy.map { pct(MeanStd($0)) } ?? "—"
+                return "| \(dataset) | \(dakit == nil ? "—" : strategy) | "
+                    + "\(dakitAccuracy.map { String(format: "%.1f ± %.1f", $0.0 * 100, $0.1 * 100) } ?? "—") | "
+                    + "\(skadaAccuracy == nil ? "—" : method!) | \(skadaCell) | \(dakitSeeds.map(String.init) ?? "—") / \(skadaAccuracy?.count ?? 0) | "
+                    + "\(secs(dakit.flatMap { Double(cell($0, "fit_seconds_mean") ?? "") })) | \(secs(key.flatMap { seconds[$0] }.flatMap { MeanStd($0)?.mean })) |\n"
+            }
+            for row in rows.dropFirst() where row.count == head.count { out += line(row[head.firstIndex(of: "strategy")!], dakit: row) }
+            for method in methodsOf[dataset, default: []] where !shown.contains(method) { out += line(method, dakit: nil) }
         }
         return out
     }

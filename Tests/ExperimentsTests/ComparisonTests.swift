@@ -88,6 +88,7 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(Double(row[header.firstIndex(of: "target_accuracy_mean")!])!, 0.9, accuracy: 1e-6)
         XCTAssertEqual(Double(row[header.firstIndex(of: "target_accuracy_std")!])!, 0.1, accuracy: 1e-6)
         XCTAssertEqual(row[header.firstIndex(of: "failed_runs")!], "1")
+        XCTAssertEqual(row[header.firstIndex(of: "fit_seconds_mean")!], "1", "mean RunReport.trainSeconds of the completed runs")
         let markdown = try String(contentsOf: directory.appendingPathComponent("summary.md"), encoding: .utf8)
         XCTAssertTrue(markdown.contains("| near | dann | 3 (+1 failed) | 90.0 ± 10.0 |"), markdown)
         let svg = try String(contentsOf: directory.appendingPathComponent("accuracy.svg"), encoding: .utf8)
