@@ -299,16 +299,19 @@ public enum CompareTool {
         return try RecipeTree.load(URL(fileURLWithPath: job.recipe), displayName: job.recipe).value(at: "evaluation.plots") != nil
     }
 
-    /// Source-only and target-only runs of `task` that its recipes do not already have.
+    /// Source-only and target-only runs of `task` that its recipes do not already have. A phased
+    /// recipe's baselines drop its `phases` (`phases=null`): they train with the top-level keys, i.e.
+    /// its first, source phase, instead of running a later phase's strategy under a baseline's label.
     static func baselineJobs(
         task: String, path: String, overrides: [String], seeds: [UInt64], present: Set<String>, severity: Double?, output: URL,
         registry: StrategyRegistry
     ) throws -> [ComparisonJob] {
         var jobs: [ComparisonJob] = []
+        let phased = try !Recipe.load(URL(fileURLWithPath: path), overrides: overrides, registry: registry, displayName: path).phases.isEmpty
         for baseline in ["sourceOnly", "targetOnly"] where !present.contains(baseline) {
             guard registry.entries[baseline] != nil || baseline == "sourceOnly" else { continue }
             let strategyOverride = baseline == "sourceOnly" ? "strategies=[]" : "strategies=[{name: \(baseline)}]"
-            let all = overrides + [strategyOverride]
+            let all = overrides + (phased ? ["phases=null"] : []) + [strategyOverride]
             let hash = try Recipe.load(URL(fileURLWithPath: path), overrides: all, registry: registry, displayName: path).hash
             for seed in seeds {
                 jobs.append(ComparisonJob(

@@ -41,6 +41,26 @@ final class ComparisonTests: XCTestCase {
         try writeAtomically(try r.jsonData(), to: url)
     }
 
+    /// A phased recipe listed first for its task: the baselines drop its phases (they train the
+    /// top-level, source-phase keys), so no baseline runs a later phase's strategy under its label.
+    func testBaselinesOfAPhasedRecipeDropItsPhases() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shot = root.appendingPathComponent("Recipes/moons-shot.yaml").path
+        let (plan, _) = try CompareTool.plan(
+            CompareToolOptions(recipes: [shot], seeds: 1, output: directory.path), registry: .builtIn)
+        let baselines = plan.jobs.filter { $0.strategy != "shot" }
+        XCTAssertEqual(baselines.map(\.strategy).sorted(), ["sourceOnly", "targetOnly"])
+        for job in baselines {
+            XCTAssertTrue(job.overrides.contains("phases=null"), "\(job.strategy): \(job.overrides)")
+            let recipe = try Recipe.load(URL(fileURLWithPath: job.recipe), overrides: job.overrides, registry: .builtIn)
+            XCTAssertTrue(recipe.phases.isEmpty)
+            XCTAssertEqual(recipe.strategyLabel, job.strategy)
+        }
+        let plain = try CompareTool.plan(
+            CompareToolOptions(recipes: [root.appendingPathComponent("Recipes/moons-mcc.yaml").path], seeds: 1, output: directory.path), registry: .builtIn)
+        XCTAssertFalse(plain.0.jobs.contains { $0.overrides.contains("phases=null") }, "recipes without phases keep their baseline overrides")
+    }
+
     func testCollectAggregatesSeedsByHand() throws {
         // task "near": dann 0.80, 0.90, 1.00 → mean 0.90, std 0.10; sourceOnly 0.70, 0.74 → 0.72;
         // targetOnly 0.95, 0.97 → 0.96. Source accuracies: dann 0.90 each, sourceOnly 0.98, 0.96 → 0.97.
