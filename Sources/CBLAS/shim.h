@@ -17,4 +17,19 @@ static inline void dakit_retain_freed_memory(int bytes) {
     (void)bytes;
 #endif
 }
+
+/* Sequentially consistent atomics on a plain `long` and a spin-wait hint, for TensorCore's thread
+   pool (KernelPool): C11 builtins, so that the pool needs neither the Synchronization module (not
+   on every platform the package lists) nor a lock on its hot path. */
+static inline long dakit_atomic_load(long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void dakit_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+/* Adds `v` and returns the value before. */
+static inline long dakit_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline void dakit_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 #endif

@@ -78,6 +78,13 @@ extension Tensor {
     /// Combines two tensors element-wise with broadcasting.
     @inlinable
     public static func zip(_ a: Tensor, _ b: Tensor, operation: String, _ f: (Float, Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { zipElements(a, b, operation: operation, BinaryClosure($0)) }
+    }
+
+    /// `zip` with a function whose type is known, so that every chunk's loop inlines it (see
+    /// `UnaryElementFunction`).
+    @inlinable
+    static func zipElements<F: BinaryElementFunction>(_ a: Tensor, _ b: Tensor, operation: String, _ f: F) -> Tensor {
         if a.shape == b.shape {
             let out = a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
@@ -185,6 +192,13 @@ extension Tensor {
     /// Applies `f` to every element.
     @inlinable
     public func map(_ f: (Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { mapElements(UnaryClosure($0)) }
+    }
+
+    /// `map` with a function whose type is known, so that every chunk's loop inlines it (see
+    /// `UnaryElementFunction`).
+    @inlinable
+    func mapElements<F: UnaryElementFunction>(_ f: F) -> Tensor {
         let out = scalars.withUnsafeBufferPointer { p in
             Tensor.uninitializedScalars(p.count) { o in
                 ParallelKernels.forEachRange(p.count) { r in for i in r { o[i] = f(p[i]) } }
@@ -255,17 +269,17 @@ extension Tensor {
 // MARK: - Arithmetic and element-wise functions
 
 extension Tensor {
-    public static func + (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "add") { $0 + $1 } }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "subtract") { $0 - $1 } }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "multiply") { $0 * $1 } }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { zip(a, b, operation: "divide") { $0 / $1 } }
-    public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
-    public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.map { $0 / s } }
-    public static func * (s: Float, a: Tensor) -> Tensor { a.map { s * $0 } }
-    public static func - (s: Float, a: Tensor) -> Tensor { a.map { s - $0 } }
-    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, operation: "add", ElementFunction.Add()) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, operation: "subtract", ElementFunction.Subtract()) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, operation: "multiply", ElementFunction.Multiply()) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, operation: "divide", ElementFunction.Divide()) }
+    public static func + (a: Tensor, s: Float) -> Tensor { a.mapElements(ElementFunction.AddScalar(s)) }
+    public static func - (a: Tensor, s: Float) -> Tensor { a.mapElements(ElementFunction.AddScalar(-s)) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.mapElements(ElementFunction.MultiplyScalar(s)) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a.mapElements(ElementFunction.DivideBy(s)) }
+    public static func * (s: Float, a: Tensor) -> Tensor { a.mapElements(ElementFunction.MultiplyScalar(s)) }
+    public static func - (s: Float, a: Tensor) -> Tensor { a.mapElements(ElementFunction.SubtractFromScalar(s)) }
+    public static prefix func - (a: Tensor) -> Tensor { a.mapElements(ElementFunction.Negate()) }
 
     public static func += (a: inout Tensor, b: Tensor) {
         if a.shape == b.shape {
@@ -279,21 +293,21 @@ extension Tensor {
         }
     }
 
-    public func exp() -> Tensor { map { Foundation.exp($0) } }
-    public func log() -> Tensor { map { Foundation.log($0) } }
-    public func sqrt() -> Tensor { map { $0.squareRoot() } }
+    public func exp() -> Tensor { mapElements(ElementFunction.Exp()) }
+    public func log() -> Tensor { mapElements(ElementFunction.Log()) }
+    public func sqrt() -> Tensor { mapElements(ElementFunction.SquareRoot()) }
     public func pow(_ exponent: Float) -> Tensor {
-        if exponent == 2 { return map { $0 * $0 } }
+        if exponent == 2 { return mapElements(ElementFunction.Square()) }
         return map { Foundation.pow($0, exponent) }
     }
-    public func abs() -> Tensor { map { Swift.abs($0) } }
-    public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
-    public func leakyRelu(slope: Float = 0.01) -> Tensor { map { $0 > 0 ? $0 : slope * $0 } }
+    public func abs() -> Tensor { mapElements(ElementFunction.Absolute()) }
+    public func relu() -> Tensor { mapElements(ElementFunction.ReLU()) }
+    public func leakyRelu(slope: Float = 0.01) -> Tensor { mapElements(ElementFunction.LeakyReLU(slope: slope)) }
     public func sigmoid() -> Tensor {
         map { $0 >= 0 ? 1 / (1 + Foundation.exp(-$0)) : Foundation.exp($0) / (1 + Foundation.exp($0)) }
     }
     public func tanh() -> Tensor { map { Foundation.tanh($0) } }
-    public func clamped(min lo: Float, max hi: Float) -> Tensor { map { Swift.min(Swift.max($0, lo), hi) } }
+    public func clamped(min lo: Float, max hi: Float) -> Tensor { mapElements(ElementFunction.Clamp(lower: lo, upper: hi)) }
 
     // Comparisons give 0/1 masks (broadcasting).
     public func greater(_ other: Tensor) -> Tensor { Tensor.zip(self, other, operation: "greater") { $0 > $1 ? 1 : 0 } }
@@ -301,6 +315,6 @@ extension Tensor {
     public func equal(_ other: Tensor) -> Tensor { Tensor.zip(self, other, operation: "equal") { $0 == $1 ? 1 : 0 } }
     public func greater(_ s: Float) -> Tensor { map { $0 > s ? 1 : 0 } }
     public func less(_ s: Float) -> Tensor { map { $0 < s ? 1 : 0 } }
-    public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor { zip(a, b, operation: "maximum") { Swift.max($0, $1) } }
-    public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { zip(a, b, operation: "minimum") { Swift.min($0, $1) } }
+    public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor { zipElements(a, b, operation: "maximum", ElementFunction.Maximum()) }
+    public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor { zipElements(a, b, operation: "minimum", ElementFunction.Minimum()) }
 }

@@ -13,8 +13,8 @@ import Foundation
 /// between them (CPU time twice wall time). Which of the two a process gets was decided once,
 /// at random, per run. So OpenBLAS is kept at one thread, and TensorCore splits large products
 /// into panels itself and runs them, like its own loops, on `threadCount − 1` workers plus the
-/// calling thread. Workers block on a condition variable when idle: a woken worker is placed on
-/// an idle core if there is one.
+/// calling thread. Idle workers poll briefly and then block on a condition variable (see
+/// `KernelPool`): a woken worker is placed on an idle core if there is one.
 ///
 /// Results do not depend on the thread count: element-wise kernels write each element once,
 /// reductions use a chunking fixed by the tensor's size (`ParallelKernels.reductionChunk`) and
@@ -83,21 +83,47 @@ public func setThreadCount(_ count: Int) {
 /// The threads DAKit's kernels and products use.
 public func threadCount() -> Int { ParallelKernels.threadCount }
 
-/// Workers that sleep on a condition variable between jobs; one job at a time.
+/// Workers that wait for the next job by spinning for a short while, then sleep on a condition
+/// variable; one job at a time.
+///
+/// Why spin first: a training step runs its parallel regions (panels of a product, large
+/// element-wise loops) a few tens to hundreds of microseconds apart. With workers that slept after
+/// every region, each region began with a futex wake-up, which on this project's KVM machine is an
+/// inter-processor interrupt and a VM exit on each side, and ended with another for the caller:
+/// measured on the MLP b256 step with two threads, 9 % of the CPU time was spent in the kernel's
+/// wake-up paths. A worker now polls for `spinMicroseconds` after each job and only then sleeps, so
+/// the regions of one step find it awake, while a worker of an idle process (or of one in a long
+/// serial stretch) still sleeps and is placed afresh by the scheduler when it wakes. The caller waits
+/// for the workers' last chunks the same way (spin, then yield).
 final class KernelPool: @unchecked Sendable {
     let threadCount: Int
+    /// How long an idle worker polls for the next job before it sleeps: 200 µs, or the
+    /// environment's `DAKIT_SPIN_US` (0 to 100 000; 0 sleeps at once, as OpenMP's passive policy).
+    static let spinMicroseconds: UInt64 = {
+        if let text = ProcessInfo.processInfo.environment["DAKIT_SPIN_US"], let value = UInt64(text), value <= 100_000 {
+            return value
+        }
+        return 200
+    }()
+
+    /// Shared counters, each on its own cache line: the job's generation (bumped to publish a job),
+    /// the next chunk to hand out, the workers still inside the current job, and the workers asleep.
+    private let counters: UnsafeMutablePointer<Int>
+    private var generation: UnsafeMutablePointer<Int> { counters }
+    private var nextChunk: UnsafeMutablePointer<Int> { counters + 8 }
+    private var remaining: UnsafeMutablePointer<Int> { counters + 16 }
+    private var sleeping: UnsafeMutablePointer<Int> { counters + 24 }
+
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
-    private var finished = pthread_cond_t()
     /// Held by the thread that dispatches a job; a second dispatcher (a nested call, or another
     /// thread) finds it taken and runs its loop serially.
     private var dispatch = pthread_mutex_t()
-    private var generation = 0
-    private var stopping = false
-    private var job: ((Int) -> Void)?
-    private var chunkCount = 0
-    private var nextChunk = 0
-    private var busyWorkers = 0
+    /// Written by the dispatcher only while no worker is inside a job; read by workers after they
+    /// see the generation change (the atomics order both).
+    @exclusivity(unchecked) private var job: ((Int) -> Void)?
+    @exclusivity(unchecked) private var chunkCount = 0
+    @exclusivity(unchecked) private var stopping = false
 
     private nonisolated(unsafe) static var shared: KernelPool?
     private nonisolated(unsafe) static var sharedLock = pthread_mutex_t()
@@ -127,10 +153,11 @@ final class KernelPool: @unchecked Sendable {
 
     private init(threadCount: Int) {
         self.threadCount = Swift.max(1, threadCount)
+        counters = .allocate(capacity: 32)
+        counters.initialize(repeating: 0, count: 32)
         pthread_mutex_init(&mutex, nil)
         pthread_mutex_init(&dispatch, nil)
         pthread_cond_init(&wake, nil)
-        pthread_cond_init(&finished, nil)
         // OpenBLAS's kernels are settled before any of its calls (see BLASCore).
         BLASCore.ensureSelected()
         // One thread for OpenBLAS: the products are split by TensorCore (see ParallelKernels).
@@ -161,38 +188,64 @@ final class KernelPool: @unchecked Sendable {
         pthread_mutex_lock(&dispatch)
         pthread_mutex_lock(&mutex)
         stopping = true
+        dakit_atomic_fetch_add(generation, 1)
         pthread_cond_broadcast(&wake)
         pthread_mutex_unlock(&mutex)
         pthread_mutex_unlock(&dispatch)
     }
 
-    private func workerLoop() {
-        var seen = 0
-        while true {
-            pthread_mutex_lock(&mutex)
-            while generation == seen && !stopping { pthread_cond_wait(&wake, &mutex) }
-            if stopping {
+    private static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    /// Waits until the generation differs from `seen`: polls for `spinMicroseconds`, then sleeps.
+    private func awaitJob(after seen: Int) {
+        var polls = 0
+        var deadline: UInt64 = 0
+        let spin = KernelPool.spinMicroseconds
+        while dakit_atomic_load(generation) == seen {
+            if spin > 0 {
+                dakit_spin_pause()
+                polls += 1
+                if polls & 255 != 0 { continue }
+            }
+            let now = KernelPool.nanoseconds()
+            if deadline == 0 && spin > 0 {
+                deadline = now + spin * 1000
+            } else if now >= deadline {
+                // Announce the sleep before the last look at the generation; the dispatcher bumps
+                // the generation before it looks at `sleeping`, so one of the two sees the other.
+                pthread_mutex_lock(&mutex)
+                dakit_atomic_fetch_add(sleeping, 1)
+                while dakit_atomic_load(generation) == seen { pthread_cond_wait(&wake, &mutex) }
+                dakit_atomic_fetch_add(sleeping, -1)
                 pthread_mutex_unlock(&mutex)
                 return
             }
-            seen = generation
-            pthread_mutex_unlock(&mutex)
-            runChunks()
-            pthread_mutex_lock(&mutex)
-            busyWorkers -= 1
-            if busyWorkers == 0 { pthread_cond_signal(&finished) }
-            pthread_mutex_unlock(&mutex)
         }
     }
 
-    private func runChunks() {
+    private func workerLoop() {
+        var seen = 0
         while true {
-            pthread_mutex_lock(&mutex)
-            let chunk = nextChunk
-            nextChunk += 1
-            let (body, count) = (job, chunkCount)
-            pthread_mutex_unlock(&mutex)
-            guard chunk < count, let body else { return }
+            awaitJob(after: seen)
+            seen = dakit_atomic_load(generation)
+            if stopping { return }
+            runChunks()
+            // Last: after this the dispatcher may end the job and release its closure.
+            dakit_atomic_fetch_add(remaining, -1)
+        }
+    }
+
+    /// Takes chunks until none is left. Its copy of the closure is released when it returns.
+    private func runChunks() {
+        guard let body = job else { return }
+        let count = chunkCount
+        while true {
+            let chunk = dakit_atomic_fetch_add(nextChunk, 1)
+            guard chunk < count else { return }
             body(chunk)
         }
     }
@@ -203,19 +256,24 @@ final class KernelPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escaping in
-            pthread_mutex_lock(&mutex)
             job = escaping
             chunkCount = chunks
-            nextChunk = 0
-            busyWorkers = threadCount - 1
-            generation += 1
-            pthread_cond_broadcast(&wake)
-            pthread_mutex_unlock(&mutex)
+            dakit_atomic_store(nextChunk, 0)
+            dakit_atomic_store(remaining, threadCount - 1)
+            dakit_atomic_fetch_add(generation, 1)
+            if dakit_atomic_load(sleeping) > 0 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&wake)
+                pthread_mutex_unlock(&mutex)
+            }
             runChunks()
-            pthread_mutex_lock(&mutex)
-            while busyWorkers > 0 { pthread_cond_wait(&finished, &mutex) }
+            // The workers finish their last chunks; a worker that was asleep takes a wake-up first.
+            var polls = 0
+            while dakit_atomic_load(remaining) > 0 {
+                polls += 1
+                if polls < 4096 { dakit_spin_pause() } else { sched_yield() }
+            }
             job = nil
-            pthread_mutex_unlock(&mutex)
         }
         pthread_mutex_unlock(&dispatch)
     }

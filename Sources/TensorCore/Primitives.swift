@@ -98,28 +98,28 @@ extension Variable {
     public func relu() -> Variable {
         let x = value
         return Variable(value: x.relu(), operation: "relu", inputs: [self]) { g in
-            [Tensor.zip(g, x, operation: "relu backward") { gi, xi in xi > 0 ? gi : 0 }]
+            [Tensor.zipElements(g, x, operation: "relu backward", ElementFunction.ReLUBackward())]
         }
     }
 
     public func leakyRelu(slope: Float = 0.01) -> Variable {
         let x = value
         return Variable(value: x.leakyRelu(slope: slope), operation: "leakyRelu", inputs: [self]) { g in
-            [Tensor.zip(g, x, operation: "leakyRelu backward") { gi, xi in xi > 0 ? gi : slope * gi }]
+            [Tensor.zipElements(g, x, operation: "leakyRelu backward", ElementFunction.LeakyReLUBackward(slope: slope))]
         }
     }
 
     public func sigmoid() -> Variable {
         let y = value.sigmoid()
         return Variable(value: y, operation: "sigmoid", inputs: [self]) { g in
-            [Tensor.zip(g, y, operation: "sigmoid backward") { gi, yi in gi * yi * (1 - yi) }]
+            [Tensor.zipElements(g, y, operation: "sigmoid backward", ElementFunction.SigmoidBackward())]
         }
     }
 
     public func tanh() -> Variable {
         let y = value.tanh()
         return Variable(value: y, operation: "tanh", inputs: [self]) { g in
-            [Tensor.zip(g, y, operation: "tanh backward") { gi, yi in gi * (1 - yi * yi) }]
+            [Tensor.zipElements(g, y, operation: "tanh backward", ElementFunction.TanhBackward())]
         }
     }
 

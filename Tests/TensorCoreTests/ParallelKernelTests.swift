@@ -54,6 +54,40 @@ final class ParallelKernelTests: XCTestCase {
         XCTAssertEqual(threadCount(), 3)
     }
 
+    /// Every job needs every thread: each chunk waits until all chunks of its job have started, so
+    /// a worker that is not woken (after it polled past `DAKIT_SPIN_US` and went to sleep, or while
+    /// it is still polling) leaves its chunk untaken and the job times out (and then the pool
+    /// waits for that worker for ever: a lost wake-up shows as a hang). Gaps between jobs of
+    /// none, a few microseconds and several spin periods exercise both ways of waking.
+    func testEveryWorkerTakesPartInJobsAfterPollingAndAfterSleeping() {
+        for threads in [2, 3] {
+            setThreadCount(threads)
+            let condition = NSCondition()
+            var started = 0
+            var timedOut = 0
+            for job in 0..<240 where timedOut == 0 {
+                condition.lock()
+                started = 0
+                condition.unlock()
+                ParallelKernels.forEachChunk(threads) { _ in
+                    condition.lock()
+                    started += 1
+                    condition.broadcast()
+                    let deadline = Date(timeIntervalSinceNow: 2)
+                    while started < threads && condition.wait(until: deadline) {}
+                    if started < threads { timedOut += 1 }
+                    condition.unlock()
+                }
+                switch job % 4 {
+                case 1: usleep(20)
+                case 3: usleep(2_000)  // ten times the default poll: the workers are asleep
+                default: break
+                }
+            }
+            XCTAssertEqual(timedOut, 0, "\(threads) threads: chunks waited in vain for a worker")
+        }
+    }
+
     func testConcurrentCallersFromSeveralThreadsGetCorrectResults() {
         setThreadCount(2)
         let x = Tensor.normal([150_001], rng: &rng)
