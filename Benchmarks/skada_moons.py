@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The moons sweep of `Benchmarks/sweep_moons.sh`, run by skada (https://scikit-adaptation.github.io).
 
-Same grid as `dakit compare Recipes/moons-*.yaml --seeds 5`: two moons, 150 points per moon and
-domain, target rotated by 35°, a 2-15-2 ReLU MLP, SGD (lr 0.05, momentum 0.9), batch 32, 200 epochs,
-seeds 0..4, one method per DAKit strategy where skada has one (the others are listed as skipped).
+The grid of `Benchmarks/sweep_moons.sh`: two moons, 150 points per moon and domain, target rotated
+by 35°, a 2-15-2 ReLU MLP, SGD (lr 0.05, momentum 0.9), batch 32, 200 epochs, seeds 0..4, one
+method per DAKit moons recipe where skada has one (the others are listed as skipped).
 Prints one JSON line per method (wall seconds for all seeds, mean target accuracy) and a total.
 
     pip install skada skorch     # only here: the Swift build and tests never need Python
@@ -54,8 +54,8 @@ def main():
     # DAKit strategy → skada.deep method (None: skada has no counterpart).
     methods = {
         "sourceOnly": "SourceOnly", "targetOnly": "TargetOnly", "dann": "DANN", "coral": "DeepCoral", "dan": "DAN",
-        "ddc": "DAN", "mmd": "DAN", "entropyMinimization": "MCC", "domainConfusion": None, "selfTraining": None,
-        "mmd+selfTraining": None,
+        "ddc": "DAN", "mmd": "DAN", "mcc": "MCC", "cdan": "CDAN", "entropyMinimization": None, "domainConfusion": None,
+        "selfTraining": None, "mmd+selfTraining": None, "jan": None, "informationMaximization": None, "shot": None,
     }
     total = 0.0
     for name, method in methods.items():
@@ -78,8 +78,10 @@ def main():
                 optimizer=torch.optim.SGD, lr=0.05, optimizer__momentum=0.9, verbose=0)
             if method in ("SourceOnly", "TargetOnly"):
                 kwargs.pop("layer_name")
-            if method == "DANN":
+            if method in ("DANN", "CDAN"):
                 kwargs["num_features"] = 15
+            if method == "CDAN":
+                kwargs["n_classes"] = 2
             if method == "TargetOnly":
                 y = np.concatenate([-np.ones_like(ys), yt])
             model = cls(**kwargs)

@@ -268,7 +268,7 @@ struct BenchCommand: ParsableCommand {
             core.reason == "dakit"
             ? " (replacing OpenBLAS's generic \(core.loaded); DAKIT_BLAS_CORE=keep keeps it)" : " (\(core.reason))"
         FileHandle.standardError.write(
-            Data("\(CommandLineContext.current.toolName) bench: \(threadCount()) threads, OpenBLAS kernels \(blasCoreName())\(origin)\n".utf8))
+            Data("\(CommandLineContext.current.toolName) bench: \(threadCount()) threads\(workerPollMicroseconds() > 0 ? " (workers poll \(workerPollMicroseconds()) µs, DAKIT_SPIN_US)" : ""), OpenBLAS kernels \(blasCoreName())\(origin)\n".utf8))
         let settings = BenchSettings(warmup: warmup, iterations: iterations)
         let selected = cases.isEmpty ? BenchCase.all : BenchCase.all.filter { cases.contains($0.name) }
         for benchCase in selected {

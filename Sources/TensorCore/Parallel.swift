@@ -13,8 +13,8 @@ import Foundation
 /// between them (CPU time twice wall time). Which of the two a process gets was decided once,
 /// at random, per run. So OpenBLAS is kept at one thread, and TensorCore splits large products
 /// into panels itself and runs them, like its own loops, on `threadCount − 1` workers plus the
-/// calling thread. Idle workers poll briefly and then block on a condition variable (see
-/// `KernelPool`): a woken worker is placed on an idle core if there is one.
+/// calling thread. Idle workers block on a condition variable (see `KernelPool`): a woken worker
+/// is placed on an idle core if there is one.
 ///
 /// Results do not depend on the thread count: element-wise kernels write each element once,
 /// reductions use a chunking fixed by the tensor's size (`ParallelKernels.reductionChunk`) and
@@ -73,37 +73,48 @@ public enum ParallelKernels {
     public static var availableCores: Int { Swift.max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
-/// Sets the threads DAKit uses for its kernels and matrix products (0: every available core).
-/// OpenBLAS itself stays at one thread (see `ParallelKernels`).
-public func setThreadCount(_ count: Int) {
+/// Sets the threads DAKit uses for its kernels and matrix products (0: every available core), and
+/// how long an idle worker polls for the next job before it sleeps (nil: `DAKIT_SPIN_US`, else 0;
+/// see `KernelPool`). OpenBLAS itself stays at one thread (see `ParallelKernels`).
+public func setThreadCount(_ count: Int, workerPollMicroseconds: UInt64? = nil) {
     precondition(count >= 0, "setThreadCount: \(count) is negative")
-    KernelPool.replace(threadCount: count == 0 ? ParallelKernels.availableCores : count)
+    precondition(
+        (workerPollMicroseconds ?? 0) <= 100_000, "setThreadCount: a poll of \(workerPollMicroseconds ?? 0) µs is above 100 000")
+    KernelPool.replace(
+        threadCount: count == 0 ? ParallelKernels.availableCores : count,
+        spinMicroseconds: workerPollMicroseconds ?? KernelPool.defaultSpinMicroseconds)
 }
+
+/// How long an idle worker of the current pool polls for the next job before it sleeps, in µs.
+public func workerPollMicroseconds() -> UInt64 { KernelPool.current.spinMicroseconds }
 
 /// The threads DAKit's kernels and products use.
 public func threadCount() -> Int { ParallelKernels.threadCount }
 
-/// Workers that wait for the next job by spinning for a short while, then sleep on a condition
-/// variable; one job at a time.
+/// Workers that sleep on a condition variable between jobs, or first poll for the next one for
+/// `spinMicroseconds` (`DAKIT_SPIN_US`; default 0, no poll); one job at a time. The hot path takes
+/// no lock: a job is published by bumping an atomic generation, chunks are claimed with an atomic
+/// counter, and the caller waits for the workers' last chunks by polling (then yielding); a
+/// sleeping worker is signalled only when one is asleep.
 ///
-/// Why spin first: a training step runs its parallel regions (panels of a product, large
-/// element-wise loops) a few tens to hundreds of microseconds apart. With workers that slept after
-/// every region, each region began with a futex wake-up, which on this project's KVM machine is an
-/// inter-processor interrupt and a VM exit on each side, and ended with another for the caller:
-/// measured on the MLP b256 step with two threads, 9 % of the CPU time was spent in the kernel's
-/// wake-up paths. A worker now polls for `spinMicroseconds` after each job and only then sleeps, so
-/// the regions of one step find it awake, while a worker of an idle process (or of one in a long
-/// serial stretch) still sleeps and is placed afresh by the scheduler when it wakes. The caller waits
-/// for the workers' last chunks the same way (spin, then yield).
+/// Why no poll by default: a poll saves each parallel region the futex wake-up of its workers
+/// (about 8 a step on the MLP b256 case, 9 % of its CPU time in the kernel's wake-up paths on this
+/// project's KVM machine), but measured on that machine a 200 µs poll made two-thread steps about
+/// 8 % faster when the machine was idle and 3–41 % slower when another process kept one core busy: a
+/// polling worker keeps the core it is on, busy or not, instead of being placed on a free one when
+/// woken (Benchmarks/README.md, "Issue 13, third round"). On a machine with cores to spare it can
+/// pay: `DAKIT_SPIN_US=200`.
 final class KernelPool: @unchecked Sendable {
     let threadCount: Int
-    /// How long an idle worker polls for the next job before it sleeps: 200 µs, or the
-    /// environment's `DAKIT_SPIN_US` (0 to 100 000; 0 sleeps at once, as OpenMP's passive policy).
-    static let spinMicroseconds: UInt64 = {
+    /// How long an idle worker polls for the next job before it sleeps.
+    let spinMicroseconds: UInt64
+    /// The environment's `DAKIT_SPIN_US` (0 to 100 000 µs), else 0 (a worker sleeps at once, like
+    /// OpenMP's passive policy).
+    static let defaultSpinMicroseconds: UInt64 = {
         if let text = ProcessInfo.processInfo.environment["DAKIT_SPIN_US"], let value = UInt64(text), value <= 100_000 {
             return value
         }
-        return 200
+        return 0
     }()
 
     /// Shared counters, each on its own cache line: the job's generation (bumped to publish a job),
@@ -137,22 +148,23 @@ final class KernelPool: @unchecked Sendable {
         pthread_mutex_lock(&sharedLock)
         defer { pthread_mutex_unlock(&sharedLock) }
         if let pool = shared { return pool }
-        let pool = KernelPool(threadCount: ParallelKernels.availableCores)
+        let pool = KernelPool(threadCount: ParallelKernels.availableCores, spinMicroseconds: defaultSpinMicroseconds)
         shared = pool
         return pool
     }
 
-    static func replace(threadCount: Int) {
+    static func replace(threadCount: Int, spinMicroseconds: UInt64) {
         _ = lockReady
         pthread_mutex_lock(&sharedLock)
         let old = shared
-        shared = KernelPool(threadCount: threadCount)
+        shared = KernelPool(threadCount: threadCount, spinMicroseconds: spinMicroseconds)
         pthread_mutex_unlock(&sharedLock)
         old?.stop()
     }
 
-    private init(threadCount: Int) {
+    private init(threadCount: Int, spinMicroseconds: UInt64) {
         self.threadCount = Swift.max(1, threadCount)
+        self.spinMicroseconds = spinMicroseconds
         counters = .allocate(capacity: 32)
         counters.initialize(repeating: 0, count: 32)
         pthread_mutex_init(&mutex, nil)
@@ -204,7 +216,7 @@ final class KernelPool: @unchecked Sendable {
     private func awaitJob(after seen: Int) {
         var polls = 0
         var deadline: UInt64 = 0
-        let spin = KernelPool.spinMicroseconds
+        let spin = spinMicroseconds
         while dakit_atomic_load(generation) == seen {
             if spin > 0 {
                 dakit_spin_pause()

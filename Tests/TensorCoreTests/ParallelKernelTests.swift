@@ -55,13 +55,14 @@ final class ParallelKernelTests: XCTestCase {
     }
 
     /// Every job needs every thread: each chunk waits until all chunks of its job have started, so
-    /// a worker that is not woken (after it polled past `DAKIT_SPIN_US` and went to sleep, or while
+    /// a worker that is not woken (asleep, after no poll or after polling past its time, or while
     /// it is still polling) leaves its chunk untaken and the job times out (and then the pool
     /// waits for that worker for ever: a lost wake-up shows as a hang). Gaps between jobs of
     /// none, a few microseconds and several spin periods exercise both ways of waking.
     func testEveryWorkerTakesPartInJobsAfterPollingAndAfterSleeping() {
-        for threads in [2, 3] {
-            setThreadCount(threads)
+        for (threads, poll) in [(2, 0), (3, 0), (2, 200), (3, 200)] as [(Int, UInt64)] {
+            setThreadCount(threads, workerPollMicroseconds: poll)
+            XCTAssertEqual(workerPollMicroseconds(), poll)
             let condition = NSCondition()
             var started = 0
             var timedOut = 0
@@ -80,11 +81,11 @@ final class ParallelKernelTests: XCTestCase {
                 }
                 switch job % 4 {
                 case 1: usleep(20)
-                case 3: usleep(2_000)  // ten times the default poll: the workers are asleep
+                case 3: usleep(2_000)  // ten times the 200 µs poll: the workers are asleep
                 default: break
                 }
             }
-            XCTAssertEqual(timedOut, 0, "\(threads) threads: chunks waited in vain for a worker")
+            XCTAssertEqual(timedOut, 0, "\(threads) threads, \(poll) µs poll: chunks waited in vain for a worker")
         }
     }
 
