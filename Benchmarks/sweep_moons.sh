@@ -1,7 +1,9 @@
 #!/bin/sh
 # The sweep case of issue 13: wall time of a 5-seed comparison on the moons, DAKit against skada on
 # the same grid (the strategies skada has: source-only, target-only, DANN, DeepCoral, DAN for
-# dan/ddc/mmd, MCC, CDAN; 9 × 5 runs), then DAKit's whole moons grid (Recipes/moons-*.yaml).
+# dan/ddc/mmd, MCC, CDAN; 9 × 5 runs) with one job, with JOBS jobs, and with one job and without
+# the divergence and plot reports (which skada does not make), then DAKit's whole moons grid
+# (Recipes/moons-*.yaml).
 #   swift build -c release && sh Benchmarks/sweep_moons.sh [DAKIT] [JOBS]
 # Needs `pip install skada` for the skada half only (PYTHON=path/to/python to pick one); prints the
 # load average with each timing. skada runs in one process with one torch thread.
@@ -30,6 +32,9 @@ for s in $SAME; do same_recipes="$same_recipes Recipes/moons-$s.yaml"; done
 timed same-as-skada 1 $same_recipes
 # shellcheck disable=SC2086
 timed same-as-skada "$JOBS" $same_recipes
+# The same, without the reports skada does not make (divergences before/after, plots).
+# shellcheck disable=SC2086
+timed same-as-skada-no-diagnostics 1 $same_recipes --set 'evaluation.divergences=[]' --set 'evaluation.plots=[]'
 timed all-moons "$JOBS" Recipes/moons-*.yaml
 echo "load: $(cat /proc/loadavg 2>/dev/null || uptime)"
 if "$PYTHON" -c "import skada" 2>/dev/null; then

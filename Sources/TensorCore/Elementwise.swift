@@ -150,6 +150,30 @@ extension Tensor {
             }
             return Tensor(shape: shape, scalars: out)
         }
+        // Outer combinations: a column [n, 1] with a row [1, m] or [m], either way round, as in
+        // pairwise distances (|a_i|² + |b_j|²). Element (i, j) is f of the same two values as in the
+        // general loop below, which walked it one element at a time.
+        if shape.count == 2, let (column, row, columnFirst) = outerOperands(a, b, shape: shape) {
+            let (n, m) = (shape[0], shape[1])
+            let out = column.scalars.withUnsafeBufferPointer { pc in
+                row.scalars.withUnsafeBufferPointer { pr in
+                    uninitializedScalars(count) { po in
+                        ParallelKernels.forEachRange(n, elementsPerItem: m) { rows in
+                            for i in rows {
+                                let ci = pc[i]
+                                let line = po + i * m
+                                if columnFirst {
+                                    for j in 0..<m { line[j] = f(ci, pr[j]) }
+                                } else {
+                                    for j in 0..<m { line[j] = f(pr[j], ci) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: shape, scalars: out)
+        }
         let sa = broadcastStrides(a.shape, to: shape)
         let sb = broadcastStrides(b.shape, to: shape)
         let rank = shape.count
@@ -179,6 +203,18 @@ extension Tensor {
             }
         }
         return Tensor(shape: shape, scalars: out)
+    }
+
+    /// For a result of shape [n, m]: (the [n, 1] operand, the [1, m] or [m] operand, whether the
+    /// column is `a`), or nil when the operands are not a column and a row.
+    @usableFromInline
+    static func outerOperands(_ a: Tensor, _ b: Tensor, shape: [Int]) -> (column: Tensor, row: Tensor, columnFirst: Bool)? {
+        let (n, m) = (shape[0], shape[1])
+        func isColumn(_ t: Tensor) -> Bool { t.shape == [n, 1] }
+        func isRow(_ t: Tensor) -> Bool { t.shape == [1, m] || t.shape == [m] }
+        if isColumn(a) && isRow(b) { return (a, b, true) }
+        if isRow(a) && isColumn(b) { return (b, a, false) }
+        return nil
     }
 
     /// True when `small`, stripped of leading 1s, equals the trailing axes of `big`.

@@ -41,6 +41,35 @@ final class DivergenceMMDTests: XCTestCase {
             (2 - 2 * e(4)) / 9, accuracy: 1e-5)
     }
 
+    /// Above 1 023 pairs the median is found by counting bit patterns, not by quickselect: it must
+    /// be the median of the sorted pairs exactly, for odd and even counts, with repeated points
+    /// (zero distances) and integer-valued distances that tie.
+    func testMedianBandwidthOfManyPairsIsTheSortedMedian() {
+        var rng = SeededGenerator(seed: 11)
+        for (n, m) in [(46, 40), (45, 40), (60, 3)] {
+            var source = Tensor.normal([n, 3], rng: &rng)
+            let target = Tensor.normal([m, 3], rng: &rng).map { ($0 * 2).rounded() }
+            source.scalars.replaceSubrange(0..<6, with: source.scalars[6..<12])  // points 0 and 1 repeat point 2 and 3
+            let within = [
+                Kernels.pairwiseSquaredDistances(Variable(source), Variable(source)).value,
+                Kernels.pairwiseSquaredDistances(Variable(target), Variable(target)).value,
+            ]
+            var pairs: [Float] = []
+            for d in within {
+                let k = d.shape[0]
+                for i in 0..<k { for j in (i + 1)..<k { pairs.append(Swift.max(0, d.scalars[i * k + j])) } }
+            }
+            pairs += Kernels.pairwiseSquaredDistances(Variable(source), Variable(target)).value.scalars.map { Swift.max(0, $0) }
+            XCTAssertGreaterThanOrEqual(pairs.count, 1024)
+            pairs.sort()
+            let middle = pairs.count / 2
+            let expected = pairs.count % 2 == 1 ? pairs[middle] : Float((Double(pairs[middle - 1]) + Double(pairs[middle])) / 2)
+            XCTAssertEqual(
+                Kernels.squaredBandwidths(source: source, target: target, rule: .median(multipliers: [1])), [expected],
+                "\(n) + \(m) points, \(pairs.count) pairs")
+        }
+    }
+
     func testMultiKernelIsTheSumOfKernels() {
         // Pooled pairwise squared distances {0,0,1,1,1,1,1,1,4,4,4,4,9,9,16}: median 1, mean 56/15.
         XCTAssertEqual(Kernels.squaredBandwidths(source: s, target: t, rule: .median(multipliers: [1, 2])), [1, 2])

@@ -321,6 +321,8 @@ final class KernelTests: XCTestCase {
         let pairs: [([Int], [Int])] = [
             ([3, 4], [4]), ([3, 4], [3, 1]), ([1, 4], [3, 1]), ([2, 3, 4, 5], [1, 3, 1, 1]), ([2, 3, 4, 5], [3, 1, 5]),
             ([5], [2, 3, 5]), ([2, 1, 3], [4, 1]), ([3, 4], []), ([], [2, 2]), ([1, 1], [3, 5]), ([2, 3], [2, 3]),
+            // Outer combinations of a column and a row, both ways round (their own fast path).
+            ([3, 1], [1, 4]), ([5, 1], [4]), ([4], [5, 1]), ([1, 1], [1, 6]), ([6, 1], [1, 1]),
         ]
         for (sa, sb) in pairs {
             let a = normal(sa), b = normal(sb)

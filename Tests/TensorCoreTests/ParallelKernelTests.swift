@@ -105,12 +105,13 @@ final class ParallelKernelTests: XCTestCase {
         let row = Tensor.normal([1_031], rng: &rng)
         let image = Tensor.normal([19, 7, 33, 31], rng: &rng)
         let channel = Tensor.normal([1, 7, 1, 1], rng: &rng)
+        let column = Tensor.normal([131, 1], rng: &rng)
         assertSameOnAnyThreadCount("element-wise") {
             var sum = a
             sum += b
             return [
                 a + b, a * 3, 2 - a, a.relu(), a.exp(), a.sigmoid(), Tensor.maximum(a, b), a + row, row * a,
-                image + channel, channel - image, sum,
+                image + channel, channel - image, sum, column + row, row - column,
             ]
         }
     }
