@@ -157,6 +157,10 @@ public enum RunTool {
                 progress.finish()
                 printError("error: \(options.recipe) seed \(seed): \(error) (report: \(output.path)/report.json)")
                 return ExitStatus.failure
+            } catch let error as PhaseTrainingError {
+                progress.finish()
+                printError("error: \(options.recipe) seed \(seed): \(error) (report: \(output.path)/report.json)")
+                return ExitStatus.failure
             } catch let error as ExperimentError {
                 progress.finish()
                 printError("error: \(error)")

@@ -149,7 +149,8 @@ public struct Runner {
     /// evaluation: report.json's accuracies, per-class results, divergences after, selection scores
     /// and plots describe the picked checkpoint, which is written as `selected.h5` (the model part of
     /// a checkpoint: `dakit predict` and `evaluate` read it). `checkpoint.h5` stays the last step.
-    /// A non-finite loss writes a report with status `failed` and rethrows the `TrainingError`.
+    /// A non-finite loss writes a report with status `failed` and rethrows the `TrainingError` (a
+    /// `PhaseTrainingError` when a phase before the last stopped).
     public func run(
         seed: UInt64, output: URL, overrides: [String] = [], resume: Bool = false, shouldStop: @escaping () -> Bool = { false },
         events: (RunEvent) -> Void = { _ in }
@@ -162,10 +163,17 @@ public struct Runner {
         defer { lock.release() }
         // A phased recipe: the phases before the last train first (again on --resume, whose
         // checkpoint then replaces their weights: their numbers are the report's).
-        prepared.earlierPhases = try trainEarlierPhases(model: prepared.model, data: prepared.data, seed: seed, events: events)
+        // A phase that stops on a non-finite loss (failed, see PhaseTrainingError) or by Ctrl-C
+        // (cancelled) ends the run there.
+        let (earlierPhases, phaseFailure, phaseCancelled) = try trainEarlierPhases(
+            model: prepared.model, data: prepared.data, seed: seed, shouldStop: shouldStop, events: events)
+        prepared.earlierPhases = earlierPhases
+        let phaseEnded = phaseFailure != nil || phaseCancelled
         let checkpointURL = output.appendingPathComponent("checkpoint.h5")
         var picker = CheckpointPicker(rule: recipe.selection.checkpoint)
-        let (earlier, stepOffset, trained) = try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, picker: &picker, events: events)
+        let (earlier, stepOffset, trained) =
+            phaseEnded
+            ? ([], 0, true) : try resumeIfAsked(resume, checkpoint: checkpointURL, prepared: &prepared, picker: &picker, events: events)
 
         let data = prepared.data
         let measure = try DivergenceMeasure(runner: self, data: data, seed: seed)
@@ -181,8 +189,8 @@ public struct Runner {
         var thisCall: [EpochMetrics] = []
         var stepCount = 0
         var scoredEpoch = 0
-        events(.phase("training"))
-        var failure: Error?
+        if !phaseEnded { events(.phase("training")) }
+        var failure: Error? = phaseFailure
         var result: TrainingResult?
         do {
             // A run killed after its last checkpoint (while writing its reports) only needs the reports.
@@ -226,9 +234,9 @@ public struct Runner {
         let afterDivergence = try measure.features(model)
         var selection = try selectionScores(model, rules: recipe.selection.rules, data: data, seed: seed)
         selection.sourceValidation = sourceReport.accuracy
-        let baseline = failure == nil ? try sourceOnlyBaseline(seed: seed, shouldStop: shouldStop, events: events) : nil
+        let baseline = failure == nil && !phaseCancelled ? try sourceOnlyBaseline(seed: seed, shouldStop: shouldStop, events: events) : nil
 
-        let status = failure != nil ? "failed" : (result?.cancelled == true ? "cancelled" : "completed")
+        let status = failure != nil ? "failed" : (phaseCancelled || result?.cancelled == true ? "cancelled" : "completed")
         var runReport = RunReport(
             dakitVersion: DAKitVersion.string, recipe: recipe.file, recipeName: recipe.name, recipeHash: recipe.hash, task: recipe.task,
             strategy: recipe.strategyLabel, seed: seed, overrides: overrides, status: status, error: failure.map { "\($0)" },
@@ -247,7 +255,8 @@ public struct Runner {
             wallSeconds: seconds(started.duration(to: clock.now)), trainSeconds: result?.wallSeconds ?? 0, resolvedRecipe: recipe.resolved,
             checkpointScores: picker.scores, checkpointSelection: picker.selection)
         runReport.phases = phaseResults(
-            earlier: prepared.earlierPhases, steps: runReport.steps, source: sourceReport, target: targetReport, trainSeconds: runReport.trainSeconds)
+            earlier: prepared.earlierPhases, steps: runReport.steps, source: sourceReport, target: targetReport, trainSeconds: runReport.trainSeconds,
+            stopped: phaseFailure, cancelledEarlier: phaseCancelled)
         try plots.write(report: runReport, after: model, into: output)
         try writeAtomically(try runReport.jsonData(), to: output.appendingPathComponent("report.json"))
         try writeAtomically(Data(Runner.summary(runReport).utf8), to: output.appendingPathComponent("summary.txt"))

@@ -26,6 +26,21 @@ public struct PhaseResult: Sendable, Codable, Equatable {
     }
 }
 
+/// A phase before the last stopped on a non-finite loss. The run ends there, as a run whose last
+/// phase stops does: its report has status `failed` and this message, its final evaluation is of
+/// the model as the phase's last good step left it, and the later phases do not train.
+public struct PhaseTrainingError: Error, CustomStringConvertible, Equatable {
+    public let phase: String
+    public let error: TrainingError
+
+    public init(phase: String, error: TrainingError) {
+        self.phase = phase
+        self.error = error
+    }
+
+    public var description: String { "phase \(phase): \(error)" }
+}
+
 extension Runner {
     /// The strategy terms of `strategies`, seeded as a recipe with those strategies alone would seed
     /// them (`strategy.<i>.<name>` forks of the run's root), so that a phase trains exactly as the
@@ -72,8 +87,13 @@ extension Runner {
     /// has checked every phase's strategies), each
     /// as its own recipe would with this seed: its strategies, optimizer, schedule, epochs and batch
     /// size, the recipe's frozen layers and multipliers, evaluated once at its end. Parameters a
-    /// phase froze are thawed before the next one. Returns each phase's result (empty without phases).
-    func trainEarlierPhases(model: AdaptationModel, data: TrainingData, seed: UInt64, events: (RunEvent) -> Void) throws -> [PhaseResult] {
+    /// phase froze are thawed before the next one. `shouldStop` (Ctrl-C) is polled after every step,
+    /// as in the last phase. Returns each finished phase's result (empty without phases) and, when a
+    /// phase stopped on a non-finite loss or was stopped, that stop or `cancelled` (no later phase
+    /// trains; `--resume` trains the earlier phases again, to the same weights).
+    func trainEarlierPhases(
+        model: AdaptationModel, data: TrainingData, seed: UInt64, shouldStop: () -> Bool = { false }, events: (RunEvent) -> Void
+    ) throws -> (results: [PhaseResult], failure: PhaseTrainingError?, cancelled: Bool) {
         var results: [PhaseResult] = []
         let root = SeededGenerator(seed: seed)
         for (index, phase) in recipe.phases.dropLast().enumerated() {
@@ -84,17 +104,20 @@ extension Runner {
                 evaluationInterval: phase.epochs)
             let result: TrainingResult
             do {
-                result = try Trainer(model: model, data: data, configuration: configuration, strategies: terms).run()
+                result = try Trainer(model: model, data: data, configuration: configuration, strategies: terms).run(shouldStop: shouldStop)
             } catch let error as TrainingError {
-                throw ExperimentError.invalid("phase \(phase.name): \(error)")
+                guard case .nonFinite = error else { throw ExperimentError.invalid("phase \(phase.name): \(error)") }
+                for parameter in model.parameters { parameter.parameter.isFrozen = false }
+                return (results, PhaseTrainingError(phase: phase.name, error: error), false)
             }
             for parameter in model.parameters { parameter.parameter.isFrozen = false }
+            if result.cancelled { return (results, nil, true) }
             results.append(
                 PhaseResult(
                     name: phase.name, strategy: phase.strategyLabel, epochs: phase.epochs, steps: result.steps,
                     sourceAccuracy: result.finalSource.accuracy, targetAccuracy: result.finalTarget?.accuracy, trainSeconds: result.wallSeconds))
         }
-        return results
+        return (results, nil, false)
     }
 
     /// The trainer configuration of one phase (or of the recipe): the recipe's frozen layers,
@@ -110,15 +133,25 @@ extension Runner {
     }
 
     /// The results of every phase of a phased run: the earlier phases' and the last one's (from the
-    /// run's final reports); nil for a recipe without phases.
-    func phaseResults(earlier: [PhaseResult], steps: Int, source: ClassificationReport, target: ClassificationReport?, trainSeconds: Double)
-        -> [PhaseResult]?
-    {
+    /// run's final reports); nil for a recipe without phases. After an earlier phase stopped
+    /// (`stopped`), the list ends with that phase, its steps those up to the stop and its accuracies
+    /// the final reports'; after one was cancelled (`cancelledEarlier`), it holds the finished ones.
+    func phaseResults(
+        earlier: [PhaseResult], steps: Int, source: ClassificationReport, target: ClassificationReport?, trainSeconds: Double,
+        stopped: PhaseTrainingError? = nil, cancelledEarlier: Bool = false
+    ) -> [PhaseResult]? {
         guard let last = recipe.phases.last else { return nil }
+        if cancelledEarlier { return earlier }
+        var phase = last
+        var phaseSteps = steps
+        if let stopped, let failed = recipe.phases.first(where: { $0.name == stopped.phase }) {
+            phase = failed
+            if case .nonFinite(let step, _, _) = stopped.error { phaseSteps = step }
+        }
         return earlier + [
             PhaseResult(
-                name: last.name, strategy: last.strategyLabel, epochs: last.epochs, steps: steps, sourceAccuracy: source.accuracy,
-                targetAccuracy: target?.accuracy, trainSeconds: trainSeconds)
+                name: phase.name, strategy: phase.strategyLabel, epochs: phase.epochs, steps: phaseSteps, sourceAccuracy: source.accuracy,
+                targetAccuracy: target?.accuracy, trainSeconds: stopped == nil ? trainSeconds : 0)
         ]
     }
 }

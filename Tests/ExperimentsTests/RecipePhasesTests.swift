@@ -121,10 +121,12 @@ final class RecipePhasesTests: XCTestCase {
         let full = try runner.run(seed: 2, output: directory.appendingPathComponent("full"))
         let folder = directory.appendingPathComponent("stopped")
         var steps = 0
-        // 80 target rows in batches of 16: 5 steps per target-phase epoch; stop after epoch 2.
+        // Polled after every step of both phases. 80 target rows in batches of 16: 5 steps per
+        // target-phase epoch; stop after its epoch 2.
+        let sourceSteps = try XCTUnwrap(full.phases?.first).steps
         let stopped = try runner.run(seed: 2, output: folder, shouldStop: {
             steps += 1
-            return steps == 10
+            return steps == sourceSteps + 10
         })
         XCTAssertEqual(stopped.status, "cancelled")
         XCTAssertEqual(stopped.steps, 10)
@@ -137,6 +139,54 @@ final class RecipePhasesTests: XCTestCase {
         XCTAssertEqual(again.targetAccuracy, first.targetAccuracy)
         XCTAssertEqual(again.sourceAccuracy, first.sourceAccuracy)
         XCTAssertEqual(again.steps, first.steps)
+    }
+
+    /// A source phase that diverges (a learning rate of 10⁶, no clip) ends the run as a diverging
+    /// last phase would: a failed report naming the phase and its step, the later phase untrained,
+    /// the model finite (its last good step), a `PhaseTrainingError` (exit status 1 from `dakit run`).
+    func testEarlierPhaseThatDivergesEndsTheRunWithAFailedReport() throws {
+        let diverging = Self.chained.replacingOccurrences(
+            of: "optimizer: {name: sgd, lr: 0.05, momentum: 0.9}", with: "optimizer: {name: sgd, lr: 1000000, momentum: 0.9, clip_norm: none}")
+        XCTAssertNotEqual(diverging, Self.chained)
+        let runner = Runner(recipe: try load(diverging, "diverging.yaml"), registry: .builtIn)
+        let folder = directory.appendingPathComponent("diverging")
+        XCTAssertThrowsError(try runner.run(seed: 3, output: folder)) { error in
+            guard let stop = error as? PhaseTrainingError, case .nonFinite(let step, _, _) = stop.error else {
+                return XCTFail("expected a PhaseTrainingError, got \(error)")
+            }
+            XCTAssertEqual(stop.phase, "source")
+            XCTAssertTrue("\(stop)".hasPrefix("phase source: training stopped at step \(step)"), "\(stop)")
+        }
+        let report = try RunReport.load(folder.appendingPathComponent("report.json"))
+        XCTAssertEqual(report.status, "failed")
+        XCTAssertTrue(report.error?.hasPrefix("phase source: training stopped at step") == true, report.error ?? "no error")
+        let phases = try XCTUnwrap(report.phases)
+        XCTAssertEqual(phases.map(\.name), ["source"], "the target phase must not train")
+        XCTAssertGreaterThan(phases[0].steps, 0)
+        XCTAssertTrue(report.sourceAccuracy.isFinite)
+        XCTAssertNil(report.sourceOnlyTargetAccuracy)
+    }
+
+    /// Ctrl-C during the source phase ends the run there (cancelled, the target phase untrained);
+    /// `--resume` trains the source phase again and then the target phase: the uninterrupted run.
+    func testRunStoppedInAnEarlierPhaseResumesToTheUninterruptedRun() throws {
+        let runner = Runner(recipe: try load(Self.chained, "chained.yaml"), registry: .builtIn)
+        let full = try runner.run(seed: 4, output: directory.appendingPathComponent("full"))
+        let folder = directory.appendingPathComponent("stopped-early")
+        var steps = 0
+        let stopped = try runner.run(seed: 4, output: folder, shouldStop: {
+            steps += 1
+            return steps == 3
+        })
+        XCTAssertEqual(stopped.status, "cancelled")
+        XCTAssertEqual(stopped.steps, 0, "the target phase must not start")
+        XCTAssertEqual(stopped.phases ?? [], [], "no phase finished")
+        XCTAssertNil(stopped.sourceOnlyTargetAccuracy)
+        let resumed = try runner.run(seed: 4, output: folder, resume: true)
+        XCTAssertEqual(resumed.status, "completed")
+        XCTAssertEqual(resumed.targetAccuracy, full.targetAccuracy)
+        XCTAssertEqual(resumed.epochs.map(\.losses), full.epochs.map(\.losses))
+        XCTAssertEqual(resumed.phases?.map(\.name), ["source", "target"])
     }
 
     func testUnknownPhaseKeyIsRefusedAtItsLine() throws {
