@@ -343,53 +343,65 @@ public enum Embedding {
         let n = ysDouble.count
         let ys = ysDouble.map { Float($0) }, yy = yyDouble.map { Float($0) }
         let alpha = Float(alpha)
-        var z = 0.0
         var (repelX, repelY) = ([Double](repeating: 0, count: n), [Double](repeating: 0, count: n))
+        // Each row's sums are its own; rows run in parallel on TensorCore's pool and Z is added up
+        // in row order afterwards, so the result does not depend on the thread count.
+        var rowZ = [Double](repeating: 0, count: n)
         p.withUnsafeBufferPointer { p in
             ys.withUnsafeBufferPointer { ys in
                 yy.withUnsafeBufferPointer { yy in
                     let (px, py, pp) = (UnsafeRawPointer(ys.baseAddress!), UnsafeRawPointer(yy.baseAddress!), UnsafeRawPointer(p.baseAddress!))
+                    let (ysp, yyp, ppp) = (ys.baseAddress!, yy.baseAddress!, p.baseAddress!)
                     let stride = MemoryLayout<Float>.stride
-                    for i in 0..<n {
-                        let (xi, yi) = (ys[i], yy[i])
-                        let (vxi, vyi) = (V(repeating: xi), V(repeating: yi))
-                        var (rowSum, ax, ay, bx, by) = (V(), V(), V(), V(), V())
-                        var j = 0
-                        while j + 8 <= n {
-                            let dx = vxi - px.loadUnaligned(fromByteOffset: j * stride, as: V.self)
-                            let dy = vyi - py.loadUnaligned(fromByteOffset: j * stride, as: V.self)
-                            let k = 1 / (1 + dx * dx + dy * dy)
-                            rowSum += k
-                            let attract = alpha * pp.loadUnaligned(fromByteOffset: (i * n + j) * stride, as: V.self) * k
-                            ax += attract * dx
-                            ay += attract * dy
-                            let repel = k * k
-                            bx += repel * dx
-                            by += repel * dy
-                            j += 8
+                    gx.withUnsafeMutableBufferPointer { gxb in gy.withUnsafeMutableBufferPointer { gyb in
+                    repelX.withUnsafeMutableBufferPointer { rxb in repelY.withUnsafeMutableBufferPointer { ryb in
+                    rowZ.withUnsafeMutableBufferPointer { zb in
+                    let (gxp, gyp, rxp, ryp, zp) = (gxb.baseAddress!, gyb.baseAddress!, rxb.baseAddress!, ryb.baseAddress!, zb.baseAddress!)
+                    ParallelKernels.forEachRange(n, elementsPerItem: n) { rows in
+                        for i in rows {
+                            let (xi, yi) = (ysp[i], yyp[i])
+                            let (vxi, vyi) = (V(repeating: xi), V(repeating: yi))
+                            var (rowSum, ax, ay, bx, by) = (V(), V(), V(), V(), V())
+                            var j = 0
+                            while j + 8 <= n {
+                                let dx = vxi - px.loadUnaligned(fromByteOffset: j * stride, as: V.self)
+                                let dy = vyi - py.loadUnaligned(fromByteOffset: j * stride, as: V.self)
+                                let k = 1 / (1 + dx * dx + dy * dy)
+                                rowSum += k
+                                let attract = alpha * pp.loadUnaligned(fromByteOffset: (i * n + j) * stride, as: V.self) * k
+                                ax += attract * dx
+                                ay += attract * dy
+                                let repel = k * k
+                                bx += repel * dx
+                                by += repel * dy
+                                j += 8
+                            }
+                            var (sum, sax, say, sbx, sby) = (rowSum.sum(), ax.sum(), ay.sum(), bx.sum(), by.sum())
+                            while j < n {
+                                let dx = xi - ysp[j], dy = yi - yyp[j]
+                                let k = 1 / (1 + dx * dx + dy * dy)
+                                sum += k
+                                let attract = alpha * ppp[i * n + j] * k
+                                sax += attract * dx
+                                say += attract * dy
+                                sbx += k * k * dx
+                                sby += k * k * dy
+                                j += 1
+                            }
+                            // The diagonal term (k = 1) is not a pair.
+                            zp[i] = Double(sum) - 1
+                            gxp[i] = Double(sax)
+                            gyp[i] = Double(say)
+                            rxp[i] = Double(sbx)
+                            ryp[i] = Double(sby)
                         }
-                        var (sum, sax, say, sbx, sby) = (rowSum.sum(), ax.sum(), ay.sum(), bx.sum(), by.sum())
-                        while j < n {
-                            let dx = xi - ys[j], dy = yi - yy[j]
-                            let k = 1 / (1 + dx * dx + dy * dy)
-                            sum += k
-                            let attract = alpha * p[i * n + j] * k
-                            sax += attract * dx
-                            say += attract * dy
-                            sbx += k * k * dx
-                            sby += k * k * dy
-                            j += 1
-                        }
-                        // The diagonal term (k = 1) is not a pair.
-                        z += Double(sum) - 1
-                        gx[i] = Double(sax)
-                        gy[i] = Double(say)
-                        repelX[i] = Double(sbx)
-                        repelY[i] = Double(sby)
                     }
+                    } } } } }
                 }
             }
         }
+        var z = 0.0
+        for i in 0..<n { z += rowZ[i] }
         let inverseZ = 1 / max(z, 1e-300)
         for i in 0..<n {
             gx[i] = 4 * (gx[i] - repelX[i] * inverseZ)

@@ -64,6 +64,22 @@ final class RunPlotsTests: XCTestCase {
         XCTAssertEqual(line.coordinates.count, 8)
     }
 
+    /// 400 points (160 000 pairs, above TensorCore's parallel threshold): the rows of each gradient
+    /// run on the pool, and the embedding is the same on one, two and three threads.
+    func testTSNEIsTheSameOnAnyThreadCount() {
+        defer { setThreadCount(0) }
+        var rng = SeededGenerator(seed: 12)
+        let n = 400, d = 5
+        let x = (0..<(n * d)).map { i in Double(rng.nextNormal()) + (i / d < n / 2 ? 0 : 4) }
+        XCTAssertGreaterThanOrEqual(n * n, ParallelKernels.minimumParallelElements)
+        setThreadCount(1)
+        let serial = Embedding.tsne(x, dimension: d, perplexity: 30, iterations: 60, seed: 3)
+        for threads in [2, 3] {
+            setThreadCount(threads)
+            XCTAssertEqual(Embedding.tsne(x, dimension: d, perplexity: 30, iterations: 60, seed: 3), serial, "\(threads) threads")
+        }
+    }
+
     /// Two Gaussian clusters 10 standard deviations apart in 10-D: in the embedding the nearest
     /// neighbour of almost every point is from its own cluster; the same seed gives the same output.
     func testTSNESeparatesTwoClustersAndIsDeterministic() {
