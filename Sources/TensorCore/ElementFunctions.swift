@@ -139,6 +139,17 @@ enum ElementFunction {
         }
         @inlinable func callAsFunction(_ x: Float) -> Float { Swift.min(Swift.max(x, lower), upper) }
     }
+    /// The logistic function, without overflow for large |x|.
+    @usableFromInline struct Sigmoid: UnaryElementFunction {
+        @inlinable init() {}
+        @inlinable func callAsFunction(_ x: Float) -> Float {
+            x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
+        }
+    }
+    @usableFromInline struct Tanh: UnaryElementFunction {
+        @inlinable init() {}
+        @inlinable func callAsFunction(_ x: Float) -> Float { Foundation.tanh(x) }
+    }
     /// g · y · (1 − y), the gradient of the logistic function given its output y, times g.
     @usableFromInline struct SigmoidBackward: BinaryElementFunction {
         @inlinable init() {}

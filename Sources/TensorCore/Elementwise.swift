@@ -339,10 +339,8 @@ extension Tensor {
     public func abs() -> Tensor { mapElements(ElementFunction.Absolute()) }
     public func relu() -> Tensor { mapElements(ElementFunction.ReLU()) }
     public func leakyRelu(slope: Float = 0.01) -> Tensor { mapElements(ElementFunction.LeakyReLU(slope: slope)) }
-    public func sigmoid() -> Tensor {
-        map { $0 >= 0 ? 1 / (1 + Foundation.exp(-$0)) : Foundation.exp($0) / (1 + Foundation.exp($0)) }
-    }
-    public func tanh() -> Tensor { map { Foundation.tanh($0) } }
+    public func sigmoid() -> Tensor { mapElements(ElementFunction.Sigmoid()) }
+    public func tanh() -> Tensor { mapElements(ElementFunction.Tanh()) }
     public func clamped(min lo: Float, max hi: Float) -> Tensor { mapElements(ElementFunction.Clamp(lower: lo, upper: hi)) }
 
     // Comparisons give 0/1 masks (broadcasting).

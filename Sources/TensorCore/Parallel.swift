@@ -195,6 +195,9 @@ final class KernelPool: @unchecked Sendable {
         _ = unsafeBitCast(symbol, to: Shutdown.self)()
     }
 
+    /// Runs when the last worker of a replaced pool has exited (each holds the pool until then).
+    deinit { counters.deallocate() }
+
     /// Lets the workers exit once idle (a replaced pool).
     private func stop() {
         pthread_mutex_lock(&dispatch)
