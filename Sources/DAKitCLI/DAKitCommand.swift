@@ -30,6 +30,7 @@ struct DAKitCommand: ParsableCommand {
     /// line like every other error, so that every bad input, on the command line or in a file, gives
     /// the same status and shape.
     static func main(arguments: [String]) -> Never {
+        for warning in environmentWarnings() { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -88,6 +88,20 @@ public func setThreadCount(_ count: Int, workerPollMicroseconds: UInt64? = nil) 
 /// How long an idle worker of the current pool polls for the next job before it sleeps, in µs.
 public func workerPollMicroseconds() -> UInt64 { KernelPool.current.spinMicroseconds }
 
+/// One line for each of TensorCore's environment variables that is set to a value it ignores
+/// (`DAKIT_SPIN_US`, `DAKIT_BLAS_CORE`), for a command-line tool to print as a warning.
+public func environmentWarnings(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    var warnings: [String] = []
+    if let text = environment["DAKIT_SPIN_US"], KernelPool.spinMicroseconds(from: text) == nil {
+        warnings.append("DAKIT_SPIN_US=\(text) is not a whole number of microseconds from 0 to 100000; it is ignored (idle workers do not poll)")
+    }
+    if let text = environment["DAKIT_BLAS_CORE"], text.lowercased() != "keep" {
+        warnings.append(
+            "DAKIT_BLAS_CORE=\(text) is ignored: its one value is keep (keep OpenBLAS's own kernels); to choose kernels set OPENBLAS_CORETYPE")
+    }
+    return warnings
+}
+
 /// The threads DAKit's kernels and products use.
 public func threadCount() -> Int { ParallelKernels.threadCount }
 
@@ -111,11 +125,14 @@ final class KernelPool: @unchecked Sendable {
     /// The environment's `DAKIT_SPIN_US` (0 to 100 000 µs), else 0 (a worker sleeps at once, like
     /// OpenMP's passive policy).
     static let defaultSpinMicroseconds: UInt64 = {
-        if let text = ProcessInfo.processInfo.environment["DAKIT_SPIN_US"], let value = UInt64(text), value <= 100_000 {
-            return value
-        }
-        return 0
+        ProcessInfo.processInfo.environment["DAKIT_SPIN_US"].flatMap(spinMicroseconds(from:)) ?? 0
     }()
+
+    /// A `DAKIT_SPIN_US` value: a whole number of microseconds from 0 to 100 000, else nil.
+    static func spinMicroseconds(from text: String) -> UInt64? {
+        guard let value = UInt64(text), value <= 100_000 else { return nil }
+        return value
+    }
 
     /// Shared counters, each on its own cache line: the job's generation (bumped to publish a job),
     /// the next chunk to hand out, the workers still inside the current job, and the workers asleep.

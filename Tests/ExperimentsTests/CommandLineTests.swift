@@ -129,6 +129,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(second.epochs.map(\.losses), report.epochs.map(\.losses))
     }
 
+    /// An environment variable of DAKit's set to a value it ignores gets a warning naming it (the
+    /// command still runs); valid values print nothing.
+    func testEnvironmentValuesThatAreIgnoredAreNamedInAWarning() throws {
+        let bad = try DakitProcess.run(
+            Self.dakit(), ["--version"], in: directory, environment: ["DAKIT_SPIN_US": "fast", "DAKIT_BLAS_CORE": "skylake"])
+        XCTAssertEqual(bad.status, 0)
+        XCTAssertEqual(bad.stderrLines.filter { $0.hasPrefix("warning: DAKIT_SPIN_US=fast ") }.count, 1, bad.stderr)
+        XCTAssertEqual(bad.stderrLines.filter { $0.hasPrefix("warning: DAKIT_BLAS_CORE=skylake ") }.count, 1, bad.stderr)
+        let good = try DakitProcess.run(Self.dakit(), ["--version"], in: directory, environment: ["DAKIT_SPIN_US": "200", "DAKIT_BLAS_CORE": "keep"])
+        XCTAssertEqual(good.status, 0)
+        XCTAssertEqual(good.stderr, "")
+        XCTAssertEqual(environmentWarnings(["DAKIT_SPIN_US": "100001"]).count, 1)
+        XCTAssertEqual(environmentWarnings(["DAKIT_SPIN_US": "0", "DAKIT_BLAS_CORE": "KEEP"]), [])
+    }
+
     func testBadRecipeExitsWithTwoAndOneLineNamingFileAndLine() throws {
         let recipe = try write(Self.tiny.replacingOccurrences(of: "name: dann", with: "name: dan_n"), "broken.yaml")
         let result = try dakit(["run", recipe])

@@ -14,12 +14,14 @@ struct DakitProcess {
     private let out = Pipe()
     private let err = Pipe()
 
-    /// Starts `executable` with `arguments` in `folder`; `finish()` collects what it printed.
-    init(_ executable: URL, _ arguments: [String], in folder: URL) throws {
+    /// Starts `executable` with `arguments` in `folder`, with `environment` added to this process's
+    /// environment; `finish()` collects what it printed.
+    init(_ executable: URL, _ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -35,7 +37,7 @@ struct DakitProcess {
     }
 
     /// Runs `executable` to the end.
-    static func run(_ executable: URL, _ arguments: [String], in folder: URL) throws -> Output {
-        try DakitProcess(executable, arguments, in: folder).finish()
+    static func run(_ executable: URL, _ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws -> Output {
+        try DakitProcess(executable, arguments, in: folder, environment: environment).finish()
     }
 }
