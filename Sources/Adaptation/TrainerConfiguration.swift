@@ -45,7 +45,7 @@ public struct OptimizerConfiguration: Sendable, Equatable, Codable {
     /// it off). Healthy steps on the shipped recipes have global gradient norms of about 1–3
     /// (`gradient.norm` in the per-epoch diagnostics), so it acts only on the spikes that otherwise
     /// grow into a non-finite stop (DANN/CDAN on the digits LeNet under SGD 0.05; see Papers.md and
-    /// `Recipes/sweeps/stability.yaml`). The Swift initialiser's default stays nil (no clipping).
+    /// `Recipes/sweeps/stability-*.yaml`). The Swift initialiser's default stays nil (no clipping).
     public static let recipeClipNorm: Float = 5
 
     /// Ganin et al. 2016: SGD, μ0 = 0.01, momentum 0.9 (use with `LearningRateSchedule.dann`).

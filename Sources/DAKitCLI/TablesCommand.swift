@@ -10,7 +10,7 @@ struct TablesCommand: ParsableCommand {
         abstract: "Regenerate the result tables in Markdown files from the committed result files.",
         discussion: """
             A table between <!-- table: KIND FILE --> and <!-- /table --> is rewritten from FILE (relative to the \
-            repository root): KIND accuracy or strategies (a summary.csv), selection or transfer (a summary.json), peers (a \
+            repository root): KIND accuracy, strategies or stability (a summary.csv), selection or transfer (a summary.json), peers (a \
             folder with skada.csv and dakit-DATASET/summary.csv, Benchmarks/peers/results). With --check \
             nothing is written and the exit status is 1 when a table is stale.
             """)

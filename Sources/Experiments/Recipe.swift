@@ -148,7 +148,10 @@ public struct Recipe: Sendable {
     public var locations: [String: Int]
 
     /// `strategies` (of the last phase) joined by `+` (`mmd+selfTraining`); `sourceOnly` when empty.
-    public var strategyLabel: String {
+    public var strategyLabel: String { Recipe.label(of: strategies) }
+
+    /// Strategies joined by `+`; `sourceOnly` when there are none.
+    static func label(of strategies: [StrategyRecipe]) -> String {
         strategies.isEmpty ? "sourceOnly" : strategies.map(\.name).joined(separator: "+")
     }
 

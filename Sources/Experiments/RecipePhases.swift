@@ -17,9 +17,7 @@ public struct PhaseRecipe: Sendable, Equatable {
     public var location: RecipeLocation
 
     /// `strategies` joined by `+` (`sourceOnly` when empty), as `Recipe.strategyLabel`.
-    public var strategyLabel: String {
-        strategies.isEmpty ? "sourceOnly" : strategies.map(\.name).joined(separator: "+")
-    }
+    public var strategyLabel: String { Recipe.label(of: strategies) }
 }
 
 extension Recipe {
