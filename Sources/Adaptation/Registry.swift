@@ -176,7 +176,7 @@ var builtInEntries: [StrategyEntry] {
         SelfTrainingStrategy.entry, CORALStrategy.entry, EntropyMinimizationStrategy.entry, CDANStrategy.entry,
         MCCStrategy.entry,
         InformationMaximizationStrategy.entry, SHOTStrategy.entry,
-        JANStrategy.entry,
+        JANStrategy.entry, ClusterMatchStrategy.entry,
     ]
 }
 

@@ -32,4 +32,13 @@ static inline void dakit_spin_pause(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+/* LAPACK's dsyevr (OpenBLAS exports the reference LAPACK routines), for TensorCore's symmetric
+   eigen-decomposition. Declared here because Debian's libopenblas-dev installs no lapacke.h. The
+   three trailing lengths are the hidden lengths of the character arguments that gfortran-built
+   LAPACK expects (1 each); a C-built LAPACK ignores them. */
+void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a, const int *lda,
+             const double *vl, const double *vu, const int *il, const int *iu, const double *abstol, int *m,
+             double *w, double *z, const int *ldz, int *isuppz, double *work, const int *lwork, int *iwork,
+             const int *liwork, int *info, size_t jobz_len, size_t range_len, size_t uplo_len);
+
 #endif
