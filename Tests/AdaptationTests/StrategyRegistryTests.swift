@@ -28,6 +28,28 @@ final class StrategyRegistryTests: XCTestCase {
         XCTAssertEqual(dan.estimator, .linear)
     }
 
+    /// Defaults changed by measurement (issue 9; Papers.md "DAN's λ schedule" and "cdan"): dan ramps λ
+    /// like dann, cdan's discriminator has the authors' dropout 0.5 (dann's and domainConfusion's keep 0).
+    func testDefaultsChosenByMeasurement() throws {
+        let registry = StrategyRegistry.builtIn
+        XCTAssertEqual(try registry.entry(named: "dan").defaultSchedule, .dannRamp(gamma: 10))
+        XCTAssertEqual(try registry.entry(named: "mmd").defaultSchedule, .constant)
+        XCTAssertEqual(try registry.entry(named: "ddc").defaultSchedule, .constant)
+        func dropouts(_ name: String, _ options: StrategyOptions = StrategyOptions()) throws -> [String] {
+            let strategy = try registry.make(name, options: options, context: context)
+            let network: Sequential
+            switch strategy {
+            case let cdan as CDANStrategy: network = cdan.discriminator.network
+            case let dann as DANNStrategy: network = dann.discriminator.network
+            default: throw XCTSkip("no discriminator")
+            }
+            return network.layers.map(\.summary).filter { $0.hasPrefix("Dropout") }
+        }
+        XCTAssertEqual(try dropouts("cdan"), ["Dropout(0.5)"])
+        XCTAssertEqual(try dropouts("cdan", StrategyOptions(["discriminatorDropout": .number(0)])), [])
+        XCTAssertEqual(try dropouts("dann"), [])
+    }
+
     /// `bandwidthRule: long2015`: the DAN paper's 33 bandwidths, 2^−8 … 2^8 by factors of 2^½,
     /// around the median heuristic; `multipliers` (now up to 64 values) stays for the other rules.
     func testDANPaperKernelFamily() throws {

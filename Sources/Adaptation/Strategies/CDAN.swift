@@ -106,7 +106,7 @@ public func cdanDomainLoss(
 ///
 /// Options: `layer` (features), `entropy` (false), `map` (auto | multilinear | randomized),
 /// `randomDimension` (1024), `discriminatorHidden` (`DomainDiscriminator.defaultHidden` of the map's
-/// width), `discriminatorDropout` (0). λ as a schedule like DANN (`dann` by default), inside the reversal.
+/// width), `discriminatorDropout` (0.5, the authors' value; chosen over 0 by measurement, Papers.md "CDAN"). λ as a schedule like DANN (`dann` by default), inside the reversal.
 /// Diagnostics: `domainAccuracy`, `lambda`.
 public final class CDANStrategy: AdaptationStrategy {
     /// How the features and predictions are combined.
@@ -131,7 +131,7 @@ public final class CDANStrategy: AdaptationStrategy {
         StrategyOptionSpec("randomDimension", default: .number(1024), "width r of the randomized map", domain: .integer(1...65_536)),
         StrategyOptionSpec("discriminatorHidden", default: nil, "hidden sizes; default [1024, 1024] for a ≥ 256-wide map, else [max(2w, 16)]",
             domain: .layerWidths(width: 1...65_536, count: 0...16)),
-        StrategyOptionSpec("discriminatorDropout", default: .number(0), "dropout after each hidden layer (the authors' code: 0.5)",
+        StrategyOptionSpec("discriminatorDropout", default: .number(0.5), "dropout after each hidden layer (0.5 as in the authors' code)",
             domain: .number(.halfOpen(0, 1))),
     ]
 
@@ -160,7 +160,7 @@ public final class CDANStrategy: AdaptationStrategy {
     /// `hidden` nil: `DomainDiscriminator.defaultHidden` of the map's width.
     public init(
         layer: FeatureLayer = .features, featureSize: Int, classCount: Int, entropy: Bool = false, map: Map = .auto,
-        randomDimension: Int = Int(optionSpecs.defaultNumber("randomDimension")), hidden: [Int]? = nil, dropout: Float = 0,
+        randomDimension: Int = Int(optionSpecs.defaultNumber("randomDimension")), hidden: [Int]? = nil, dropout: Float = Float(optionSpecs.defaultNumber("discriminatorDropout")),
         rng: inout SeededGenerator
     ) {
         precondition(featureSize > 0 && classCount > 0 && randomDimension > 0, "CDANStrategy: sizes must be positive")
@@ -232,7 +232,8 @@ public final class CDANStrategy: AdaptationStrategy {
             let r = try options.int("randomDimension", default: Int(optionSpecs.defaultNumber("randomDimension")))
             let d = context.size(of: layer)
             let width = mapWidth(map, featureSize: d, classCount: context.classCount, randomDimension: r)
-            let (hidden, dropout) = try discriminatorOptions(options, inputSize: width)
+            let (hidden, dropout) = try discriminatorOptions(
+                options, inputSize: width, defaultDropout: Float(optionSpecs.defaultNumber("discriminatorDropout")))
             var rng = context.rng
             return CDANStrategy(
                 layer: layer, featureSize: d, classCount: context.classCount, entropy: entropy, map: map, randomDimension: r,

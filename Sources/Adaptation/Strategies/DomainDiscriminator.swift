@@ -42,13 +42,14 @@ public final class DomainDiscriminator {
     }
 }
 
-/// Reads the discriminator options shared by `dann` and `domainConfusion`.
-func discriminatorOptions(_ options: StrategyOptions, inputSize: Int) throws -> (hidden: [Int], dropout: Float) {
+/// Reads the discriminator options shared by `dann`, `domainConfusion` and `cdan`; `defaultDropout` is
+/// the strategy's documented default (0 for dann and domainConfusion, 0.5 for cdan).
+func discriminatorOptions(_ options: StrategyOptions, inputSize: Int, defaultDropout: Float = 0) throws -> (hidden: [Int], dropout: Float) {
     let hidden = try options.ints("discriminatorHidden", default: DomainDiscriminator.defaultHidden(featureSize: inputSize))
     guard hidden.allSatisfy({ $0 > 0 }) else {
         throw StrategyError.invalidValue(strategy: options.owner, key: "discriminatorHidden", message: "sizes must be positive, got \(hidden)")
     }
-    let dropout = try options.float("discriminatorDropout", default: 0)
+    let dropout = try options.float("discriminatorDropout", default: defaultDropout)
     guard dropout >= 0 && dropout < 1 else {
         throw StrategyError.invalidValue(strategy: options.owner, key: "discriminatorDropout", message: "must be in [0, 1), got \(dropout)")
     }
