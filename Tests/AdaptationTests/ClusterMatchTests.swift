@@ -130,8 +130,28 @@ final class ClusterMatchTests: XCTestCase {
 
     // MARK: - The strategy
 
-    private func boundary(_ model: AdaptationModel, pool: Tensor, progress: Float) -> EpochBoundary {
-        EpochBoundary(epoch: 0, epochs: 10, progress: progress, model: model, targetPool: TargetPool(InMemorySource(pool)))
+    private func boundary(_ model: AdaptationModel, pool: Tensor, progress: Float, epoch: Int = 0) -> EpochBoundary {
+        EpochBoundary(epoch: epoch, epochs: 10, progress: progress, model: model, targetPool: TargetPool(InMemorySource(pool)))
+    }
+
+    /// In a learned space the clusters are recomputed every epoch from a generator named after the
+    /// epoch: a run resumed at epoch 5 clusters as the uninterrupted run did at epoch 5.
+    func testLearnedSpaceClustersDependOnlyOnTheEpochAndTheModel() throws {
+        let data = Fixtures.moons(seed: 1, rotation: 50)
+        let model = Fixtures.model(seed: 1)
+        let setup = TrainingSetup(
+            model: model, source: LabelledDomain(inputs: InMemorySource(data.source.x), labels: data.source.y!),
+            target: TargetPool(InMemorySource(data.target.x)), granted: GrantedLabels.none)
+        func strategy() throws -> ClusterMatchStrategy {
+            let s = ClusterMatchStrategy(space: .features, warmup: 0, rng: SeededGenerator(seed: 4))
+            try s.prepare(setup)
+            return s
+        }
+        let uninterrupted = try strategy(), resumed = try strategy()
+        for epoch in 3...5 { _ = try uninterrupted.epochBoundary(boundary(model, pool: data.target.x, progress: Float(epoch) / 10, epoch: epoch)) }
+        _ = try resumed.epochBoundary(boundary(model, pool: data.target.x, progress: 0.5, epoch: 5))
+        XCTAssertEqual(resumed.clusters, uninterrupted.clusters)
+        XCTAssertEqual(resumed.pseudoLabels, uninterrupted.pseudoLabels)
     }
 
     func testNoLabelsBeforeTheWarmupThenClusterLabelsMatchedToThePredictions() throws {

@@ -59,8 +59,10 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
     public let space: Space
     public let warmup: Float
     public let maxRows: Int
-    private var rng: SeededGenerator
-    private let initialRNG: SeededGenerator
+    /// The strategy's generator: k-means++ draws from it directly in `space: input` (one clustering)
+    /// and from a fork named after the epoch in a learned space, so that a resumed run draws what the
+    /// uninterrupted run drew at that epoch.
+    private let rng: SeededGenerator
     /// Each target-pool row's cluster (reused in `space: input`); empty before the first labels.
     public private(set) var clusters: [Int] = []
     /// Each target-pool row's pseudo-label; empty before the first labels.
@@ -78,7 +80,6 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
         self.warmup = warmup
         self.maxRows = maxRows
         self.rng = rng
-        self.initialRNG = rng
     }
 
     public func prepare(_ setup: TrainingSetup) throws {
@@ -90,7 +91,6 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
         }
         clusters = []
         pseudoLabels = []
-        rng = initialRNG
     }
 
     /// The rows clustered: all of them, or `maxRows` evenly spaced ones.
@@ -113,11 +113,12 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
     }
 
     /// Clusters the pool (`maxRows` of it; the other rows join their nearest clustered row's cluster).
-    func cluster(_ points: Tensor, classes: Int) throws -> [Int] {
+    func cluster(_ points: Tensor, classes: Int, epoch: Int) throws -> [Int] {
         let n = points.shape[0]
         let rows = clusteredRows(count: n)
         let sample = rows.count == n ? points : points.gathering(rows: rows)
-        let sampleLabels = try spectralClustering(points: sample, clusters: classes, neighbours: neighbours, rng: &rng)
+        var generator = space == .input ? rng : rng.fork("clusterMatch epoch \(epoch)")
+        let sampleLabels = try spectralClustering(points: sample, clusters: classes, neighbours: neighbours, rng: &generator)
         guard rows.count < n else { return sampleLabels }
         // Nearest clustered row of every row, in chunks of 1024 rows.
         var labels = [Int](repeating: 0, count: n)
@@ -145,7 +146,7 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
         let classes = model.classCount
         if clusters.isEmpty || space != .input {
             do {
-                clusters = try cluster(points(boundary), classes: classes)
+                clusters = try cluster(points(boundary), classes: classes, epoch: boundary.epoch)
             } catch let error as EigenDecompositionError {
                 throw StrategyError.invalidValue(strategy: name, key: "neighbours", message: "spectral clustering failed: \(error)")
             }
