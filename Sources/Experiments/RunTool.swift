@@ -161,6 +161,12 @@ public enum RunTool {
                 progress.finish()
                 printError("error: \(options.recipe) seed \(seed): \(error) (report: \(output.path)/report.json)")
                 return ExitStatus.failure
+            } catch let error as StrategyError {
+                // A strategy refusing its setting before training (a pool too small for its options,
+                // target labels it needs and the data lacks): bad input, like an invalid option.
+                progress.finish()
+                printError("error: \(options.recipe) seed \(seed): \(error)")
+                return ExitStatus.badInput
             } catch let error as ExperimentError {
                 progress.finish()
                 printError("error: \(error)")

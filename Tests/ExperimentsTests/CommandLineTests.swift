@@ -166,6 +166,16 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--set optimizer.momentum=1.5"), bad.stderr)
     }
 
+    /// A strategy that refuses its setting when training starts (clusterMatch with more neighbours
+    /// than the target pool has rows) is bad input: exit 2, one line naming the strategy and option.
+    func testStrategyRefusingItsSettingAtTheStartExitsWithTwo() throws {
+        let recipe = try write(Self.tiny.replacingOccurrences(of: "name: dann", with: "name: clusterMatch"), "tiny.yaml")
+        let result = try dakit(["run", recipe, "--out", "refused", "--set", "strategies.0.options.neighbours=1000"])
+        XCTAssertEqual(result.status, 2, result.stdout + result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("clusterMatch: option 'neighbours' is 1000"), result.stderr)
+    }
+
     func testNonFiniteLossExitsWithOneAndWritesFailedReport() throws {
         let recipe = try write(Self.tiny, "tiny.yaml")
         let result = try dakit(["run", recipe, "--out", "nan", "--set", "optimizer.lr=1e6", "--set", "optimizer.momentum=0", "--set", "optimizer.clip_norm=none"])

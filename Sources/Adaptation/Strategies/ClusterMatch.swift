@@ -87,7 +87,7 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
         let rows = Swift.min(setup.target.count, maxRows)
         guard rows > Swift.max(neighbours, classes) else {
             throw StrategyError.invalidValue(strategy: name, key: "neighbours",
-                message: "clustering needs more target rows (\(setup.target.count), at most maxRows \(maxRows) used) than neighbours (\(neighbours)) and classes (\(classes))")
+                message: "is \(neighbours), but the clustered target rows (\(rows) of \(setup.target.count); at most maxRows \(maxRows)) must outnumber both the neighbours and the \(classes) classes")
         }
         clusters = []
         pseudoLabels = []
