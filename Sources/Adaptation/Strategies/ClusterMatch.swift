@@ -30,8 +30,8 @@ import TensorCore
 /// classes), the cluster labels are wrong however good the predictions are; when the number of
 /// clusters differs from the number of classes, the one-to-one matching cannot hold.
 ///
-/// Cost: the graph and the eigen-decomposition are dense, O(N²) memory and O(N³) time in the rows
-/// clustered. Pools larger than `maxRows` are clustered on `maxRows` evenly spaced rows, and every
+/// Cost: the graph and the eigen-decomposition are dense, O(N²) memory (three N × N arrays of
+/// Double: about 1.5 GB at the 8000-row limit) and O(N³) time in the rows clustered. Pools larger than `maxRows` are clustered on `maxRows` evenly spaced rows, and every
 /// other row takes the label of its nearest clustered row. In `space: input` the clusters are
 /// computed once and only the matching is refreshed; in a learned space both are refreshed.
 public final class ClusterMatchStrategy: AdaptationStrategy {
@@ -49,8 +49,8 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
             domain: .choice(Space.allCases.map(\.rawValue))),
         StrategyOptionSpec("warmup", default: .number(0.3), "share of training before the first labels (source training only)",
             domain: .number(.halfOpen(0, 1))),
-        StrategyOptionSpec("maxRows", default: .number(2000), "most rows clustered (the rest take their nearest clustered row's label)",
-            domain: .integer(2...20_000)),
+        StrategyOptionSpec("maxRows", default: .number(2000), "most rows clustered (the rest take their nearest clustered row's label; memory ≈ 24·maxRows² bytes)",
+            domain: .integer(2...8000)),
     ]
     @usableFromInline static func number(_ key: String) -> Double { optionSpecs.defaultNumber(key) }
 
