@@ -12,17 +12,14 @@ import TensorCore
 /// lower index), and W = (A + Aᵀ) / 2. Returns W as a dense N × N row-major array.
 public func nearestNeighbourAffinity(points: Tensor, neighbours k: Int) -> [Double] {
     precondition(points.rank == 2, "nearestNeighbourAffinity: expects N×d points, got \(points.shape)")
-    let n = points.shape[0], d = points.shape[1]
+    let n = points.shape[0]
     precondition(k >= 1 && k < n, "nearestNeighbourAffinity: \(k) neighbours need more than \(k) points, got \(n)")
-    // ‖a − b‖² = ‖a‖² + ‖b‖² − 2 a·b, the products through BLAS.
-    let gram = Tensor.matmul(points, points, transposeB: true)
-    var norms = [Float](repeating: 0, count: n)
-    for i in 0..<n { for j in 0..<d { norms[i] += points.scalars[i * d + j] * points.scalars[i * d + j] } }
+    let distances = Kernels.pairwiseSquaredDistances(Variable(points), Variable(points)).value
     var affinity = [Double](repeating: 0, count: n * n)
     var order = [Int](repeating: 0, count: n - 1)
     var distance = [Float](repeating: 0, count: n)
     for i in 0..<n {
-        for j in 0..<n { distance[j] = norms[i] + norms[j] - 2 * gram.scalars[i * n + j] }
+        for j in 0..<n { distance[j] = distances.scalars[i * n + j] }
         var at = 0
         for j in 0..<n where j != i { order[at] = j; at += 1 }
         order.sort { distance[$0] != distance[$1] ? distance[$0] < distance[$1] : $0 < $1 }

@@ -122,16 +122,13 @@ public final class ClusterMatchStrategy: AdaptationStrategy {
         guard rows.count < n else { return sampleLabels }
         // Nearest clustered row of every row, in chunks of 1024 rows.
         var labels = [Int](repeating: 0, count: n)
-        let d = points.shape[1]
-        var sampleNorms = [Float](repeating: 0, count: rows.count)
-        for r in 0..<rows.count { for j in 0..<d { sampleNorms[r] += sample.scalars[r * d + j] * sample.scalars[r * d + j] } }
         for start in stride(from: 0, to: n, by: 1024) {
             let chunk = Array(start..<Swift.min(n, start + 1024))
-            let products = Tensor.matmul(points.gathering(rows: chunk), sample, transposeB: true)
+            let distances = Kernels.pairwiseSquaredDistances(Variable(points.gathering(rows: chunk)), Variable(sample)).value
             for (c, i) in chunk.enumerated() {
                 var best = 0, bestDistance = Float.infinity
                 for r in 0..<rows.count {
-                    let distance = sampleNorms[r] - 2 * products.scalars[c * rows.count + r]
+                    let distance = distances.scalars[c * rows.count + r]
                     if distance < bestDistance { (best, bestDistance) = (r, distance) }
                 }
                 labels[i] = sampleLabels[best]
