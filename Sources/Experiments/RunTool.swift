@@ -153,11 +153,8 @@ public enum RunTool {
                 progress.finish()
                 printError("error: \(error)")
                 return ExitStatus.badInput
-            } catch let error as TrainingError {
-                progress.finish()
-                printError("error: \(options.recipe) seed \(seed): \(error) (report: \(output.path)/report.json)")
-                return ExitStatus.failure
-            } catch let error as PhaseTrainingError {
+            } catch where error is TrainingError || error is PhaseTrainingError {
+                // The run failed (a non-finite loss, in any phase) and wrote a failed report.
                 progress.finish()
                 printError("error: \(options.recipe) seed \(seed): \(error) (report: \(output.path)/report.json)")
                 return ExitStatus.failure
